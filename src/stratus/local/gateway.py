@@ -1,0 +1,233 @@
+"""The HTTP API emulator: API Gateway HTTP API in front of every service, as an ASGI app under uvicorn.
+
+A request goes through what API Gateway does, in its order: the payload limit (10 MB -> 413), stage
+throttling (token bucket -> 429), CORS preflight (answered by the API itself), route selection (no route
+-> 404), then the integration:
+
+- Lambda (payload format 2.0): the event is built exactly as AWS builds it and the function's result is
+  mapped back; a function error or malformed result -> 500, a Lambda throttle -> 500 (API Gateway does
+  not pass Lambda's 429 on), an integration past its timeout (30 s at most) -> 503.
+- HTTP proxy (container services): ``/web/{proxy+}`` goes to the container's ``/{proxy}``, with
+  hop-by-hop headers dropped and ``x-forwarded-*`` set from the connection.
+
+Every answer carries ``apigw-requestid``; the API's own errors have AWS's bodies (``{"message":"..."}``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import httpx
+
+from stratus.events.httpapi import (
+    HttpRequest,
+    HttpResponse,
+    InvalidLambdaResponse,
+    build_event,
+    gateway_error,
+    parse_response,
+)
+from stratus.local.runtime.function import TooManyRequests
+
+if TYPE_CHECKING:
+    from stratus.local.containers import ContainerProcess
+    from stratus.local.httpapi.cors import CorsConfig
+    from stratus.local.httpapi.routes import RouteMatch, RouteTable
+    from stratus.local.httpapi.throttle import TokenBucket
+    from stratus.local.logs import LogSink
+    from stratus.local.runtime.function import LambdaFunction
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+MAX_PAYLOAD = 10 * 1024 * 1024  # HTTP API payload quota
+HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers",
+     "transfer-encoding", "upgrade", "host", "content-length"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ApiIdentity:
+    """Who the API says it is in events: requestContext.apiId/accountId/domainName."""
+
+    api_id: str
+    account_id: str
+    region: str
+    port: int
+
+    @property
+    def domain_name(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+class Integration(Protocol):
+    async def __call__(self, request: HttpRequest, match: RouteMatch, request_id: str) -> HttpResponse: ...
+
+
+class LambdaIntegration:
+    """AWS_PROXY integration with payload format 2.0."""
+
+    def __init__(self, function: LambdaFunction, api: ApiIdentity, timeout: float, sink: LogSink) -> None:
+        self.function = function
+        self.api = api
+        self.timeout = timeout
+        self.sink = sink
+
+    async def __call__(self, request: HttpRequest, match: RouteMatch, request_id: str) -> HttpResponse:
+        event = build_event(
+            request,
+            route_key=match.route.key,
+            path_parameters=match.path_parameters,
+            api_id=self.api.api_id,
+            account_id=self.api.account_id,
+            domain_name=self.api.domain_name,
+            request_id=request_id,
+        )
+        payload = json.dumps(event, separators=(",", ":")).encode()
+        # The function keeps running past the integration timeout, as in AWS: only the API stops waiting.
+        task = asyncio.ensure_future(self.function.invoke(payload))
+        try:
+            result = await asyncio.wait_for(asyncio.shield(task), self.timeout)
+        except TimeoutError:
+            self._log(request_id, f"integration timed out after {self.timeout:g} s")
+            return gateway_error(503, "Service Unavailable")
+        except TooManyRequests:
+            self._log(request_id, "Lambda throttled the invocation (reserved concurrency in use)")
+            return gateway_error(500, "Internal Server Error")
+        if result.function_error:
+            return gateway_error(500, "Internal Server Error")
+        try:
+            return parse_response(json.loads(result.payload))
+        except (ValueError, InvalidLambdaResponse) as exc:
+            self._log(request_id, f"malformed Lambda proxy response: {exc}")
+            return gateway_error(500, "Internal Server Error")
+
+    def _log(self, request_id: str, message: str) -> None:
+        self.sink.write("api", message, request_id)
+
+
+class HttpProxyIntegration:
+    """HTTP_PROXY integration: ``<prefix>/{proxy+}`` -> the container's ``/{proxy}``."""
+
+    def __init__(self, container: ContainerProcess, prefix: str, timeout: float, client: httpx.AsyncClient) -> None:
+        self.container = container
+        self.prefix = "" if prefix == "/" else prefix
+        self.timeout = timeout
+        self.client = client
+
+    async def __call__(self, request: HttpRequest, match: RouteMatch, request_id: str) -> HttpResponse:
+        path = request.raw_path[len(self.prefix) :] if request.raw_path.startswith(self.prefix) else request.raw_path
+        url = self.container.url + (path or "/")
+        if request.raw_query:
+            url += "?" + request.raw_query
+        headers = [(k, v) for k, v in request.headers if k.lower() not in HOP_BY_HOP and k.lower() != "x-forwarded-for"]
+        headers += [
+            ("x-forwarded-for", request.source_ip),
+            ("x-forwarded-proto", "http"),
+            ("x-amzn-trace-id", f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"),
+        ]
+        try:
+            upstream = await self.client.request(
+                request.method, url, headers=headers, content=request.body, timeout=self.timeout
+            )
+        except httpx.TimeoutException:
+            return gateway_error(503, "Service Unavailable")
+        except httpx.TransportError:
+            return gateway_error(503, "Service Unavailable")
+        out = [(k, v) for k, v in upstream.headers.multi_items() if k.lower() not in HOP_BY_HOP]
+        return HttpResponse(upstream.status_code, out, upstream.content)
+
+
+class HttpApi:
+    """The ASGI app: one API stage, ``$default``."""
+
+    def __init__(
+        self,
+        *,
+        routes: RouteTable,
+        integrations: dict[str, Integration],
+        sink: LogSink,
+        cors: CorsConfig | None = None,
+        throttle: TokenBucket | None = None,
+        access_log: bool = True,
+    ) -> None:
+        self.routes = routes
+        self.integrations = integrations
+        self.sink = sink
+        self.cors = cors
+        self.throttle = throttle
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        started = time.perf_counter()
+        request_id = base64.b32encode(uuid.uuid4().bytes[:10]).decode().rstrip("=")
+        response = await self._handle(scope, receive, request_id)
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+        headers.append((b"content-length", str(len(response.body)).encode()))
+        headers.append((b"apigw-requestid", request_id.encode()))
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "http.response.body", "body": response.body})
+        if self.access_log:
+            elapsed = (time.perf_counter() - started) * 1000
+            path = scope["raw_path"].decode("latin-1")
+            self.sink.write("api", f'{scope["method"]} {path} {response.status} {elapsed:.1f} ms', request_id)
+
+    async def _handle(self, scope: Scope, receive: Receive, request_id: str) -> HttpResponse:
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        body = await _read_body(receive, headers)
+        if body is None:
+            return gateway_error(413, "Request Entity Too Large")
+        client = scope.get("client") or ("127.0.0.1", 0)
+        request = HttpRequest(
+            method=scope["method"],
+            raw_path=scope["raw_path"].decode("latin-1"),
+            raw_query=scope["query_string"].decode("latin-1"),
+            headers=headers,
+            body=body,
+            source_ip=client[0],
+            protocol=f"HTTP/{scope.get('http_version', '1.1')}",
+        )
+        if self.throttle is not None and not self.throttle.try_acquire():
+            return gateway_error(429, "Too Many Requests")
+        origin = next((v for k, v in headers if k == "origin"), None)
+        if self.cors is not None and request.method == "OPTIONS" and origin is not None:
+            preflight = self.cors.preflight(headers)
+            if preflight is not None:
+                return preflight
+        match = self.routes.match(request.method, request.raw_path)
+        if match is None:
+            response = gateway_error(404, "Not Found")
+        else:
+            response = await self.integrations[match.route.target](request, match, request_id)
+        if self.cors is not None and origin is not None:
+            response.headers = self.cors.apply(origin, response.headers)
+        return response
+
+
+async def _read_body(receive: Receive, headers: list[tuple[str, str]]) -> bytes | None:
+    for name, value in headers:
+        if name == "content-length" and value.isdigit() and int(value) > MAX_PAYLOAD:
+            return None
+    chunks = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_PAYLOAD:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)

@@ -1,0 +1,219 @@
+"""One Lambda execution environment: a runtime process (awslambdaric) and the Runtime API it polls.
+
+Its life is Lambda's: *init* (start the process, import the handler: done when the runtime first asks for
+an event, failed when it posts ``/init/error`` or exits), then one invocation at a time, until it times
+out, crashes, is reloaded or the stack stops. A dead environment is never reused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from stratus.local import processes
+from stratus.local.runtime.api import Invocation, Outcome, serve
+
+LogFn = Callable[[str, "str | None"], None]
+
+
+class InitError(Exception):
+    """The handler could not be loaded; ``payload`` is the error as Lambda reports it."""
+
+    def __init__(self, payload: bytes) -> None:
+        super().__init__(payload.decode(errors="replace"))
+        self.payload = payload
+
+
+def error_payload(error_type: str, message: str) -> bytes:
+    return json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+
+
+def exit_reason(returncode: int) -> str:
+    """Lambda's wording for how a runtime process ended (``exit status 1``, ``signal: segmentation fault``)."""
+    if returncode >= 0:
+        return f"exit status {returncode}"
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal: {-returncode}"
+    words = {"SIGSEGV": "segmentation fault", "SIGKILL": "killed", "SIGABRT": "aborted", "SIGTERM": "terminated"}
+    return f"signal: {words.get(name, name.lower())}"
+
+
+class Environment:
+    """A runtime process plus its own Runtime API; serves one invocation at a time."""
+
+    def __init__(
+        self,
+        *,
+        handler: str,
+        task_root: Path,
+        environ: Mapping[str, str],
+        log: LogFn,
+        on_exit: Callable[[Environment], None],
+    ) -> None:
+        self.handler = handler
+        self.task_root = task_root
+        self.environ = environ
+        self.log = log
+        self.on_exit = on_exit
+        self.process: asyncio.subprocess.Process | None = None
+        self.server: asyncio.Server | None = None
+        self.current: Invocation | None = None
+        self.retire = False  # finish the current invocation, then go away (code reloaded)
+        self.init_duration_ms = 0.0
+        self.invocations = 0
+        self._deliver: Callable[[Invocation], None] | None = None
+        self._pending: Invocation | None = None
+        self._ready: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.returncode is None
+
+    # ----------------------------------------------------------------------------------------- life cycle
+
+    async def start(self, init_timeout: float) -> None:
+        """Start the runtime and wait for its init phase; raises :class:`InitError` if it fails."""
+        loop = asyncio.get_running_loop()
+        self._ready = loop.create_future()
+        self.server, port = await serve(self)
+        environ = {**self.environ, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}"}
+        started = time.perf_counter()
+        self.process = await processes.spawn(
+            [sys.executable, "-m", "awslambdaric", self.handler], env=environ, cwd=self.task_root
+        )
+        self._tasks = [
+            asyncio.create_task(self._pump_output()),
+            asyncio.create_task(self._watch_exit()),
+        ]
+        try:
+            await asyncio.wait_for(asyncio.shield(self._ready), init_timeout)
+        except TimeoutError:
+            await self.kill()
+            raise InitError(
+                error_payload("Runtime.InitTimeout", f"Init did not finish within {init_timeout:.2f} seconds")
+            ) from None
+        except InitError:
+            await self.kill()
+            raise
+        self.init_duration_ms = (time.perf_counter() - started) * 1000
+
+    async def kill(self) -> None:
+        if self.process is not None:
+            processes.kill_group(self.process)
+            with contextlib.suppress(Exception):
+                await self.process.wait()
+        for task in self._tasks:
+            if task is not asyncio.current_task():
+                await asyncio.gather(task, return_exceptions=True)
+        self._close_server()
+
+    def _close_server(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+
+    # ---------------------------------------------------------------------------------------- invocation
+
+    def invoke(self, invocation: Invocation, timeout: float, on_timeout: Callable[[Invocation], None]) -> None:
+        """Hand the event to the runtime; the outcome lands in ``invocation.future``."""
+        self.current = invocation
+        self.invocations += 1
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(timeout, on_timeout, invocation)
+        if self._deliver is not None:
+            deliver, self._deliver = self._deliver, None
+            deliver(invocation)
+        else:
+            self._pending = invocation
+
+    def _finish(self, outcome: Outcome) -> bool:
+        invocation = self.current
+        if invocation is None or invocation.future.done():
+            return False
+        self.current = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        invocation.future.set_result(outcome)
+        return True
+
+    def fail_current(self, outcome: Outcome) -> None:
+        """End the running invocation from outside (timeout, crash)."""
+        self._finish(outcome)
+
+    # ------------------------------------------------------------------------------- RuntimeApiBackend
+
+    def next_invocation(self, deliver: Callable[[Invocation], None]) -> None:
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_result(None)
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            deliver(pending)
+        else:
+            self._deliver = deliver
+
+    def invocation_result(self, request_id: str, outcome: Outcome) -> bool:
+        if self.current is None or self.current.request_id != request_id:
+            return False
+        return self._finish(outcome)
+
+    def init_error(self, body: bytes, error_type: str | None) -> None:
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_exception(InitError(body))
+
+    # ------------------------------------------------------------------------------------------ watchers
+
+    async def _pump_output(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        stream = self.process.stdout
+        while True:
+            try:
+                line = await stream.readline()
+            except ValueError:  # a line longer than the stream limit: take what there is
+                line = await stream.read(65536)
+            if not line:
+                return
+            current = self.current
+            request_id = current.request_id if current else None
+            # The runtime joins a multi-line record with "\r" so CloudWatch keeps it as one event.
+            for part in line.decode(errors="replace").rstrip().split("\r"):
+                self.log(part, request_id)
+
+    async def _watch_exit(self) -> None:
+        assert self.process is not None
+        code = await self.process.wait()
+        reason = exit_reason(code)
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_exception(
+                InitError(error_payload("Runtime.ExitError", f"RequestId: - Error: Runtime exited with error: {reason}"))
+            )
+        current = self.current
+        if current is not None:
+            message = f"RequestId: {current.request_id} Error: Runtime exited with error: {reason}"
+            self.log(message, current.request_id)
+            self.fail_current(Outcome(error_payload("Runtime.ExitError", message), "Unhandled"))
+        self._close_server()
+        self.on_exit(self)
+
+    def max_memory_mb(self) -> int:
+        """Peak resident memory of the runtime process (``VmHWM``), as REPORT's Max Memory Used."""
+        if self.process is None:
+            return 0
+        try:
+            with open(f"/proc/{self.process.pid}/status", "rb") as status:
+                for line in status:
+                    if line.startswith(b"VmHWM:"):
+                        return int(line.split()[1]) // 1024
+        except OSError:
+            pass
+        return 0

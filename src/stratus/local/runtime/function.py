@@ -1,0 +1,254 @@
+"""A Lambda function: its configuration and its pool of execution environments.
+
+Concurrency works as in Lambda: an invocation takes a warm idle environment if there is one (the most
+recently used first), else starts a new one (a cold start, logged with its init duration). With reserved
+concurrency set, an invocation beyond it is throttled (``TooManyRequestsException``). Without it, AWS would
+scale to the account's 1,000; locally the pool stops at ``max_environments`` and further invocations
+wait for a free environment instead, so a burst cannot fork hundreds of interpreters on a laptop.
+
+A handler that cannot be imported fails every invocation with Lambda's init error, which is logged once;
+the function stays failed until its code changes (:meth:`reload`), rather than re-importing per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from stratus.local.runtime.api import Invocation, Outcome
+from stratus.local.runtime.environment import Environment, InitError, error_payload
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from stratus.local.logs import LogSink
+
+INIT_LIMIT_S = 10.0  # Lambda's init phase limit
+
+
+class TooManyRequests(Exception):
+    """Throttled: reserved concurrency is in use (Lambda's TooManyRequestsException)."""
+
+    reason = "ReservedFunctionConcurrentInvocationLimitExceeded"
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    name: str  # the AWS function name, <project>-<env>-<service>
+    source: str  # the log prefix (service name)
+    handler: str
+    task_root: Path
+    memory: int
+    timeout: int
+    reserved_concurrency: int | None
+    environ: Mapping[str, str]
+    arn: str
+    log_group: str
+
+
+@dataclass(frozen=True, slots=True)
+class InvokeResult:
+    request_id: str
+    payload: bytes
+    function_error: str | None  # "Unhandled" when the function failed
+    duration_ms: float
+    cold: bool
+
+
+class LambdaFunction:
+    """Runs invocations of one function in isolated execution environments."""
+
+    def __init__(self, config: FunctionConfig, sink: LogSink, *, max_environments: int = 8) -> None:
+        self.config = config
+        self.sink = sink
+        limit = config.reserved_concurrency
+        self.max_environments = max_environments if limit is None else limit
+        self._idle: deque[Environment] = deque()
+        self._all: set[Environment] = set()
+        self._starting = 0
+        self._waiters: deque[asyncio.Future[Environment | None]] = deque()
+        self._init_failure: bytes | None = None
+        self._closed = False
+        self._generation = 0
+        self._logs: dict[str, list[str]] = {}  # recent invocations' log lines, for X-Amz-Log-Type: Tail
+
+    def _log(self, line: str, request_id: str | None = None) -> None:
+        self.sink.write(self.config.source, line, request_id)
+        if request_id is not None:
+            lines = self._logs.get(request_id)
+            if lines is None:
+                if len(self._logs) >= 64:
+                    del self._logs[next(iter(self._logs))]
+                lines = self._logs[request_id] = []
+            lines.append(line)
+
+    def logs_of(self, request_id: str) -> bytes:
+        """The log lines of a recent invocation, as Lambda's LogResult holds them."""
+        return "".join(f"{line}\n" for line in self._logs.get(request_id, ())).encode()
+
+    @property
+    def environments(self) -> int:
+        return len(self._all)
+
+    # ----------------------------------------------------------------------------------------- invoke
+
+    async def invoke(self, payload: bytes, *, client_context: str | None = None) -> InvokeResult:
+        """Run one invocation; raises :class:`TooManyRequests` when throttled."""
+        request_id = str(uuid.uuid4())
+        if self._init_failure is not None:
+            return InvokeResult(request_id, self._init_failure, "Unhandled", 0.0, cold=False)
+        env, cold = await self._acquire()
+        if env is None:  # init failed (logged by _start)
+            return InvokeResult(request_id, self._init_failure or b"", "Unhandled", 0.0, cold=True)
+        now_ms = int(time.time() * 1000)
+        invocation = Invocation(
+            request_id=request_id,
+            payload=payload,
+            deadline_ms=now_ms + self.config.timeout * 1000,
+            function_arn=self.config.arn,
+            trace_id=f"Root=1-{now_ms // 1000:08x}-{uuid.uuid4().hex[:24]};Sampled=0",
+            client_context=client_context,
+        )
+        self._log(f"START RequestId: {request_id} Version: $LATEST", request_id)
+        started = time.perf_counter()
+        env.invoke(invocation, self.config.timeout, lambda inv: self._timed_out(env, inv, started))
+        try:
+            outcome = await invocation.future
+        finally:
+            duration = (time.perf_counter() - started) * 1000
+            self._report(env, request_id, duration, cold)
+            self._release(env)
+        return InvokeResult(request_id, outcome.payload, "Unhandled" if outcome.failed else None, duration, cold)
+
+    def _timed_out(self, env: Environment, invocation: Invocation, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        message = f"Task timed out after {elapsed:.2f} seconds"
+        self._log(f"{invocation.request_id} {message}", invocation.request_id)
+        payload = error_payload("Sandbox.Timedout", f"RequestId: {invocation.request_id} Error: {message}")
+        env.retire = True  # _release discards it: a timed-out runtime is never reused
+        env.fail_current(Outcome(payload, "Unhandled"))
+
+    def _report(self, env: Environment, request_id: str, duration_ms: float, cold: bool) -> None:
+        self._log(f"END RequestId: {request_id}", request_id)
+        line = (
+            f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
+            f"Billed Duration: {max(1, math.ceil(duration_ms))} ms\tMemory Size: {self.config.memory} MB\t"
+            f"Max Memory Used: {env.max_memory_mb()} MB"
+        )
+        if cold:
+            line += f"\tInit Duration: {env.init_duration_ms:.2f} ms"
+        self._log(line, request_id)
+
+    # ------------------------------------------------------------------------------------------- pool
+
+    async def _acquire(self) -> tuple[Environment | None, bool]:
+        while self._idle:
+            env = self._idle.pop()
+            if env.alive and not env.retire:
+                return env, False
+        if len(self._all) + self._starting < self.max_environments:
+            return await self._start(), True
+        if self.config.reserved_concurrency is not None:
+            raise TooManyRequests("Rate Exceeded.")
+        waiter: asyncio.Future[Environment | None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        env = await waiter
+        if env is None:  # an environment went away: start a fresh one in its place
+            return await self._start(), True
+        return env, False
+
+    async def _start(self) -> Environment | None:
+        self._starting += 1
+        generation = self._generation
+        env = Environment(
+            handler=self.config.handler,
+            task_root=self.config.task_root,
+            environ=self.config.environ,
+            log=self._log,
+            on_exit=self._exited,
+        )
+        try:
+            await env.start(max(INIT_LIMIT_S, float(self.config.timeout)))
+        except InitError as exc:
+            if generation == self._generation and self._init_failure is None:
+                self._init_failure = exc.payload
+                self._log(f"INIT FAILED: {exc}")
+            self._wake_one()
+            return None
+        finally:
+            self._starting -= 1
+        self._all.add(env)
+        return env
+
+    def _release(self, env: Environment) -> None:
+        if not env.alive or env.retire or self._closed:
+            if env.alive:
+                asyncio.get_running_loop().create_task(self._discard(env))
+            return
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(env)
+                return
+        self._idle.append(env)
+
+    def _wake_one(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def _exited(self, env: Environment) -> None:
+        was_member = env in self._all
+        self._all.discard(env)
+        if env in self._idle:
+            self._idle.remove(env)
+        if was_member and not self._closed:
+            self._wake_one()
+
+    async def _discard(self, env: Environment) -> None:
+        self._all.discard(env)
+        await env.kill()
+
+    # ------------------------------------------------------------------------------------------ control
+
+    async def warm(self) -> bool:
+        """Start one environment ahead of traffic; False when the handler fails to initialise."""
+        if self._init_failure is not None:
+            return False
+        if self._all:
+            return True
+        env = await self._start()
+        if env is None:
+            return False
+        self._release(env)
+        return True
+
+    @property
+    def init_failure(self) -> bytes | None:
+        return self._init_failure
+
+    async def reload(self) -> None:
+        """New code: idle environments go now, busy ones after their invocation; the next one cold-starts."""
+        self._generation += 1
+        self._init_failure = None
+        for env in list(self._all):
+            env.retire = True
+        idle, self._idle = list(self._idle), deque()
+        await asyncio.gather(*(self._discard(env) for env in idle))
+
+    async def close(self) -> None:
+        self._closed = True
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.cancel()
+        await asyncio.gather(*(env.kill() for env in list(self._all)), return_exceptions=True)
+        self._all.clear()
+        self._idle.clear()
