@@ -486,8 +486,9 @@ def parse_stack(raw: dict[str, Any], *, root: Path, env: str = DEFAULT_ENV) -> S
                 problems.append(Problem(f"environments.{env_name}.{p.location}", p.message))
         env_views[env_name] = view
 
-    if project is None:
-        raise ManifestError(problems)
+    if project is None:  # still check the rest, with the project's name if it has one
+        raw_name = (raw.get("project") or {}).get("name") if isinstance(raw.get("project"), dict) else None
+        project = ProjectConfig.model_construct(name=raw_name if isinstance(raw_name, str) else "project")
     stack = Stack(
         root=root,
         env=env,
@@ -502,6 +503,10 @@ def parse_stack(raw: dict[str, Any], *, root: Path, env: str = DEFAULT_ENV) -> S
     )
     envs = sorted({DEFAULT_ENV, env, *environments})
     problems.extend(check_stack(stack, envs))
+    # Routes and references are checked on the raw tables too, so a service with a bad field still counts.
+    if isinstance(raw_services, dict):
+        problems.extend(_check_paths(raw_services))
+        problems.extend(_check_uses(stack, raw_services))
     if problems:
         raise ManifestError(_dedupe(problems))
     return stack
@@ -585,9 +590,7 @@ def check_stack(stack: Stack, envs: list[str]) -> list[Problem]:
     """Cross-table rules: what no single table can know."""
     problems: list[Problem] = []
     problems += _check_names(stack, envs)
-    problems += _check_paths(stack)
     for name, svc in stack.services.items():
-        problems += _check_uses(stack, name, svc)
         if isinstance(svc, LambdaService):
             problems += _check_lambda(stack, name, svc)
         else:
@@ -636,22 +639,32 @@ def _check_length(stack: Stack, envs: list[str], where: str, name: str, limit_ke
     return []
 
 
-def _check_paths(stack: Stack) -> list[Problem]:
+def _check_paths(raw_services: dict[str, Any]) -> list[Problem]:
     problems: list[Problem] = []
     owners: dict[str, str] = {}
-    for name, svc in stack.services.items():
-        if svc.path in owners:
-            problems.append(
-                Problem(f"services.{name}.path", f"{svc.path!r} is already routed to service {owners[svc.path]!r}")
-            )
+    for name, entry in raw_services.items():
+        path = entry.get("path") if isinstance(entry, dict) else None
+        if not isinstance(path, str):
+            continue
+        if path in owners:
+            problems.append(Problem(f"services.{name}.path", f"{path!r} is already routed to service {owners[path]!r}"))
         else:
-            owners[svc.path] = name
+            owners[path] = name
     return problems
 
 
-def _check_uses(stack: Stack, name: str, svc: Service) -> list[Problem]:
+def _check_uses(stack: Stack, raw_services: dict[str, Any]) -> list[Problem]:
     problems: list[Problem] = []
-    for res, access in svc.uses.items():
+    for name, entry in raw_services.items():
+        uses = entry.get("uses") if isinstance(entry, dict) else None
+        if isinstance(uses, dict):
+            problems += _check_service_uses(stack, name, uses)
+    return problems
+
+
+def _check_service_uses(stack: Stack, name: str, uses: dict[str, Any]) -> list[Problem]:
+    problems: list[Problem] = []
+    for res, access in uses.items():
         where = f"services.{name}.uses.{res}"
         kind = stack.resources.get(res)
         if kind is None:

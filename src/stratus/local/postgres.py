@@ -52,6 +52,8 @@ class PostgresServer:
 
     def _run(self, tool: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         user = _run_as()
+        # As another user with root's groups, "group" permission bits would apply to root-owned directories.
+        groups: dict[str, object] = {"group": pwd.getpwnam(user).pw_gid, "extra_groups": []} if user else {}
         return subprocess.run(
             [str(_bin_dir() / tool), *args],
             capture_output=True,
@@ -59,6 +61,8 @@ class PostgresServer:
             timeout=timeout,
             check=False,
             user=user,
+            **groups,  # type: ignore[arg-type]
+            cwd=self.data_dir if self.data_dir.exists() else None,
             env=processes.clean_environ({"LC_ALL": "C"}),
         )
 
@@ -130,7 +134,7 @@ class LocalPostgres:
     """All of the stack's databases."""
 
     def __init__(self, state_dir: Path, names: list[str]) -> None:
-        self.servers = {name: PostgresServer(name, state_dir / "postgres" / name) for name in names}
+        self.servers = {name: PostgresServer(name, (state_dir / "postgres" / name).resolve()) for name in names}
 
     async def start(self, *, fresh: bool) -> None:
         await asyncio.gather(*(asyncio.to_thread(s.start, fresh=fresh) for s in self.servers.values()))

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 __all__ = ["TokenBucket"]
 
+# Clock readings are floats: 0.3 + 0.3 + 0.3 + 0.1 seconds at 1 token/s must make a whole token.
+_EPSILON = 1e-9
+
 
 class TokenBucket:
     __slots__ = ("_clock", "_last", "_tokens", "burst", "rate")
@@ -41,7 +44,7 @@ class TokenBucket:
     def try_acquire(self) -> bool:
         """Take one token if there is one."""
         self._refill()
-        if self._tokens >= 1.0:
+        if self._tokens >= 1.0 - _EPSILON:
             self._tokens -= 1.0
             return True
         return False

@@ -1,0 +1,114 @@
+"""A throwaway project whose Lambda handlers misbehave on request, to check the local cloud against AWS."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+LAB_HANDLER = '''
+import base64, ctypes, json, os, sys, time
+
+INVOCATIONS = 0
+
+
+def handler(event, context):
+    global INVOCATIONS
+    INVOCATIONS += 1
+    parts = event["rawPath"].split("/", 2)
+    path = "/" + (parts[2] if len(parts) > 2 else "")
+    query = event.get("queryStringParameters") or {}
+    if path == "/echo":
+        env = {k: v for k, v in os.environ.items()
+               if k.startswith(("AWS_LAMBDA", "_HANDLER", "LAMBDA_", "STRATUS_", "AWS_REGION", "AWS_EXECUTION",
+                                "RECORDS_", "GREETING", "AWS_ENDPOINT"))}
+        body = {"event": event, "env": env, "remaining_ms": context.get_remaining_time_in_millis(),
+                "request_id": context.aws_request_id, "function_name": context.function_name,
+                "memory": context.memory_limit_in_mb, "invocations": INVOCATIONS, "pid": os.getpid()}
+        return {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": json.dumps(body)}
+    if path == "/raise":
+        print("about to fail")
+        raise RuntimeError("boom")
+    if path == "/exit":
+        sys.exit(1)
+    if path == "/segv":
+        ctypes.string_at(0)
+    if path == "/sleep":
+        time.sleep(float(query.get("s", "1")))
+        return {"statusCode": 200, "body": "slept"}
+    if path == "/malformed":
+        return {"statusCode": "teapot"}
+    if path == "/bare":
+        return {"hello": "world"}
+    if path == "/binary":
+        return {"statusCode": 200, "isBase64Encoded": True, "body": base64.b64encode(bytes(range(8))).decode(),
+                "headers": {"content-type": "application/octet-stream"}}
+    if path == "/cookies":
+        return {"statusCode": 201, "cookies": ["a=1", "b=2; Path=/"], "body": "ok"}
+    if path == "/db":
+        import psycopg
+        with psycopg.connect(os.environ["RECORDS_DATABASE_URL"]) as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS visits (n int)")
+            conn.execute("INSERT INTO visits VALUES (1)")
+            count = conn.execute("SELECT count(*) FROM visits").fetchone()[0]
+        return {"statusCode": 200, "body": json.dumps({"visits": count})}
+    return {"statusCode": 404, "body": "lab: no such path " + path}
+'''
+
+BROKEN_HANDLER = '''
+import this_module_does_not_exist  # noqa: F401
+
+
+def handler(event, context):
+    return {"statusCode": 200, "body": "unreachable"}
+'''
+
+LAB_MANIFEST = """
+[project]
+name = "lab"
+
+[api]
+cors = { allow_origins = ["https://good.example"], allow_methods = ["GET", "POST"], allow_headers = ["content-type"], max_age = 60 }
+{throttle}
+
+[services.lab]
+kind = "lambda"
+path = "/lab"
+timeout = 2
+memory = 256
+uses = { records = "read-write" }
+env = { GREETING = "hello" }
+
+[services.slow]
+kind = "lambda"
+path = "/slow"
+source = "services/lab"
+handler = "lab.main.handler"
+timeout = 10
+integration_timeout = 0.5
+
+[services.single]
+kind = "lambda"
+path = "/single"
+source = "services/lab"
+handler = "lab.main.handler"
+reserved_concurrency = 1
+
+[services.broken]
+kind = "lambda"
+path = "/broken"
+
+[databases.records]
+"""
+
+
+def make_lab(root: Path, *, throttle: str = "", databases: bool = True) -> Path:
+    manifest = LAB_MANIFEST.replace("{throttle}", throttle)
+    if not databases:
+        manifest = manifest.replace('uses = { records = "read-write" }\n', "").replace("[databases.records]\n", "")
+    (root / "stratus.toml").write_text(textwrap.dedent(manifest))
+    for name, code in (("lab", LAB_HANDLER), ("broken", BROKEN_HANDLER)):
+        package = root / "services" / name / name
+        package.mkdir(parents=True)
+        (package / "__init__.py").write_text("")
+        (package / "main.py").write_text(code)
+    return root
