@@ -112,3 +112,51 @@ def make_lab(root: Path, *, throttle: str = "", databases: bool = True) -> Path:
         (package / "__init__.py").write_text("")
         (package / "main.py").write_text(code)
     return root
+
+
+BOX_SERVER = '''
+import json, os
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        sick = os.path.exists(os.environ["SICK_FLAG"]) and self.path == "/health"
+        body = json.dumps({"pid": os.getpid(), "path": self.path, "port": os.environ["PORT"]}).encode()
+        self.send_response(500 if sick else 200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+ThreadingHTTPServer((os.environ["HOST"], int(os.environ["PORT"])), Handler).serve_forever()
+'''
+
+
+def make_box(root: Path) -> Path:
+    """A container service whose health check fails while ``<root>/sick`` exists."""
+    (root / "stratus.toml").write_text(
+        textwrap.dedent(
+            f"""
+            [project]
+            name = "box"
+
+            [services.box]
+            kind = "apprunner"
+            path = "/box"
+            cpu = 256
+            memory = 512
+            env = {{ SICK_FLAG = "{root / 'sick'}" }}
+            health = {{ path = "/health", interval = 1, timeout = 1, healthy = 1, unhealthy = 2 }}
+            """
+        )
+    )
+    package = root / "services" / "box" / "box"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "main.py").write_text(BOX_SERVER)
+    return root

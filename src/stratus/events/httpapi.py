@@ -65,6 +65,7 @@ import base64
 import binascii
 import hashlib
 import json
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -341,11 +342,12 @@ def _header_value(name: str, value: object) -> str:
         text = "true"
     elif value is False:
         text = "false"
-    elif isinstance(value, int | float):
-        try:  # the text the Lambda's JSON carried: 3 -> "3", 1.5 -> "1.5"
-            text = json.dumps(value, allow_nan=False)
-        except ValueError as error:
-            raise InvalidLambdaResponse(f"header {name!r} is not a finite number") from error
+    elif isinstance(value, int):
+        text = str(value)  # the text the Lambda's JSON carried: 3 -> "3"
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidLambdaResponse(f"header {name!r} is not a finite number")
+        text = repr(value)  # as JSON writes it: 1.5 -> "1.5"
     else:
         raise InvalidLambdaResponse(f"header {name!r} must be a string, not {type(value).__name__}")
     if _has_line_break(text):

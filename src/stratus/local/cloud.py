@@ -253,7 +253,7 @@ class LocalCloud:
 
         async def healthy(name: str, container: ContainerProcess) -> tuple[str, str, str]:
             ok = await container.wait_healthy(READY_TIMEOUT_S)
-            status = "healthy" if ok else f"NOT HEALTHY after {READY_TIMEOUT_S:.0f} s"
+            status = "healthy" if ok else f"NOT HEALTHY ({container.restarts} restarts; see its log)"
             return name, f"{self.api_url}{self.stack.services[name].path}", f"{self.stack.services[name].kind}, {status}"
 
         jobs = [warm(n, f) for n, f in self.functions.items()] + [healthy(n, c) for n, c in self.containers.items()]

@@ -66,9 +66,12 @@ class ContainerProcess:
     def start(self) -> None:
         self._supervisor = asyncio.create_task(self._supervise())
 
-    async def wait_healthy(self, timeout: float) -> bool:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._became_healthy.wait(), timeout)
+    async def wait_healthy(self, timeout: float, max_restarts: int = 3) -> bool:
+        """Wait until healthy; gives up early on a process that keeps dying."""
+        deadline = time.monotonic() + timeout
+        while not self.healthy and self.restarts < max_restarts and time.monotonic() < deadline:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._became_healthy.wait(), 0.1)
         return self.healthy
 
     async def restart(self) -> None:

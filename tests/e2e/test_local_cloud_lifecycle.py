@@ -1,0 +1,150 @@
+"""`stratus dev` starts, refuses bad input before starting anything, and stops without leaving a process."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.e2e.devstack import DevStack
+from tests.e2e.lab import make_box, make_lab
+
+pytestmark = pytest.mark.e2e
+
+
+def postmaster_pid(root: Path, database: str) -> int:
+    return int((root / ".stratus" / "postgres" / database / "postmaster.pid").read_text().split()[0])
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_every_process_the_stack_started(tmp_path: Path, sig: int) -> None:
+    # GIVEN a running stack with Lambdas, moto and PostgreSQL
+    root = make_lab(tmp_path)
+    stack = DevStack(root)
+    try:
+        assert stack.client.get("/lab/echo").status_code == 200
+        children = stack.descendants()
+        postgres = psutil.Process(postmaster_pid(root, "records"))
+    finally:
+        # WHEN it gets SIGINT (Ctrl-C) or SIGTERM
+        code = stack.stop(sig)
+    # moto, and one warm environment for each Lambda but `broken` (whose init failed)
+    assert len(children) == 4, children
+    # THEN it exits cleanly and nothing it started is left running
+    assert code == 0, stack.output()
+    time.sleep(0.2)
+    alive = [p for p in [*children, postgres] if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert alive == []
+    assert not (root / ".stratus" / "dev.json").exists()
+
+
+def test_the_data_of_a_database_survives_a_restart_and_fresh_empties_it(tmp_path: Path) -> None:
+    root = make_lab(tmp_path)
+    stack = DevStack(root)
+    try:
+        assert stack.client.get("/lab/db").json() == {"visits": 1}
+        assert stack.client.get("/lab/db").json() == {"visits": 2}
+    finally:
+        stack.stop()
+    again = DevStack(root)
+    try:
+        assert again.client.get("/lab/db").json() == {"visits": 3}
+    finally:
+        again.stop()
+    fresh = DevStack(root, "--fresh")
+    try:
+        assert fresh.client.get("/lab/db").json() == {"visits": 1}
+    finally:
+        fresh.stop()
+
+
+def test_a_port_in_use_is_named_with_a_hint_and_nothing_starts(tmp_path: Path) -> None:
+    root = make_lab(tmp_path, databases=False)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "stratus", "dev", "--port", str(port)],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1
+    assert f"port {port} on 127.0.0.1 is already in use (the HTTP API)" in done.stderr
+    assert "hint:" in done.stderr and "--port" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (root / ".stratus" / "postgres").exists()
+
+
+def test_an_invalid_manifest_lists_its_problems_and_starts_nothing(tmp_path: Path) -> None:
+    root = make_lab(tmp_path)
+    manifest = root / "stratus.toml"
+    manifest.write_text(manifest.read_text().replace("memory = 256", "memory = 64").replace("timeout = 2", "timeout = 0"))
+    done = subprocess.run(
+        [sys.executable, "-m", "stratus", "dev", "--port", "0"], cwd=root, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "stratus.toml: services.lab.memory: must be 128–10240 MB (got 64)" in done.stderr
+    assert "stratus.toml: services.lab.timeout: must be 1–900 s (got 0)" in done.stderr
+    assert not (root / ".stratus").exists()
+
+
+def test_stage_throttling_answers_429_past_the_burst(tmp_path: Path) -> None:
+    # GIVEN a stage that allows a burst of 3 and refills one token every 1,000 s
+    root = make_lab(tmp_path, throttle="throttle = { rate = 0.001, burst = 3 }", databases=False)
+    stack = DevStack(root)
+    try:
+        statuses = [stack.client.get("/lab/bare").status_code for _ in range(5)]
+        limited = stack.client.get("/lab/bare")
+    finally:
+        stack.stop()
+    assert statuses[:3] == [200, 200, 200]
+    assert statuses[3:] == [429, 429]
+    assert limited.json() == {"message": "Too Many Requests"}
+
+
+def test_a_body_over_10_mb_is_refused_with_413(tmp_path: Path) -> None:
+    root = make_lab(tmp_path, databases=False)
+    stack = DevStack(root)
+    try:
+        too_big = stack.client.post("/lab/echo", content=b"x" * (10 * 1024 * 1024 + 1))
+        fits = stack.client.post("/lab/bare", content=b"x" * 1024)
+    finally:
+        stack.stop()
+    assert too_big.status_code == 413
+    assert fits.status_code == 200
+
+
+def test_an_unhealthy_container_is_restarted_and_routed_again(tmp_path: Path) -> None:
+    # GIVEN a container service health-checked every second, unhealthy after 2 failures
+    root = make_box(tmp_path)
+    stack = DevStack(root)
+    try:
+        first = stack.client.get("/box/anything")
+        assert first.status_code == 200
+        assert first.json()["path"] == "/anything"  # /box/{proxy+} -> /{proxy}
+        assert stack.client.get("/box").json()["path"] == "/"
+        # WHEN its health check starts failing
+        (root / "sick").touch()
+        deadline = time.monotonic() + 20
+        while "unhealthy after 2 failed health checks; restarting" not in stack.logs():
+            assert time.monotonic() < deadline, stack.output()
+            time.sleep(0.1)
+        (root / "sick").unlink()
+        # THEN a new process replaces it and the API reaches the new one
+        while True:
+            response = stack.client.get("/box/again")
+            if response.status_code == 200 and response.json()["pid"] != first.json()["pid"]:
+                break
+            assert time.monotonic() < deadline + 10, stack.output()
+            time.sleep(0.1)
+    finally:
+        stack.stop()

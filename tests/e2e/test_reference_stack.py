@@ -1,0 +1,108 @@
+"""The repository's own stack, started with `stratus dev` as the README says: worker (Lambda) and web (App Runner)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from tests.e2e.devstack import DevStack
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
+    # A copy of the project, so a developer's own `stratus dev` in the checkout is left alone.
+    root = tmp_path_factory.mktemp("repo")
+    shutil.copy(REPO / "stratus.toml", root / "stratus.toml")
+    shutil.copytree(REPO / "services", root / "services", ignore=shutil.ignore_patterns("__pycache__", "tests"))
+    shutil.copytree(REPO / "libs", root / "libs", ignore=shutil.ignore_patterns("__pycache__", "tests"))
+    running = DevStack(root)
+    yield running
+    running.stop()
+
+
+def test_worker_health_is_reached_under_its_prefix(stack: DevStack) -> None:
+    response = stack.client.get("/worker/health")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "healthy"
+    assert body["service"] == "worker"
+    assert body["environment"] == "dev"
+
+
+@pytest.mark.parametrize("path", ["/worker", "/worker/", "/worker/liveness", "/worker/readiness"])
+def test_worker_probes_answer(stack: DevStack, path: str) -> None:
+    assert stack.client.get(path).status_code == 200
+
+
+def test_a_job_is_accepted_stored_and_queued(stack: DevStack) -> None:
+    # WHEN a client posts a job
+    created = stack.client.post("/worker/jobs", json={"type": "echo", "payload": {"n": 1}})
+    # THEN it is accepted, readable, and its message waits in the jobs queue in the local AWS
+    assert created.status_code == 202, created.text
+    job_id = created.json()["job_id"]
+    status = stack.client.get(f"/worker/jobs/{job_id}")
+    assert status.status_code == 200
+    assert status.json()["job_id"] == job_id
+    state = stack.state()
+    sqs = boto3.client(
+        "sqs", endpoint_url=str(state["aws"]), region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    url = sqs.get_queue_url(QueueName="stratus-dev-jobs")["QueueUrl"]
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
+    assert any(json.loads(m["Body"]).get("job_id") == job_id for m in messages)
+    redrive = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"]["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"].endswith(":stratus-dev-jobs-dlq")
+    assert int(redrive["maxReceiveCount"]) == 3
+
+
+def test_a_bad_job_gets_a_4xx_json_error_naming_the_field(stack: DevStack) -> None:
+    response = stack.client.post("/worker/jobs", json={"payload": {}})
+    assert 400 <= response.status_code < 500
+    assert "type" in json.dumps(response.json())
+
+
+def test_an_unknown_job_is_a_404_json_error(stack: DevStack) -> None:
+    response = stack.client.get("/worker/jobs/does-not-exist")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/json")
+
+
+def test_web_is_reached_through_the_http_proxy_integration(stack: DevStack) -> None:
+    health = stack.client.get("/web/health")
+    assert health.status_code == 200, health.text
+    containers = stack.state()["containers"]
+    assert isinstance(containers, dict)
+    assert health.json()["port"] == containers["web"].rsplit(":", 1)[1]
+    page = stack.client.get("/web/")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<title>Web Service</title>" in page.text
+    data = stack.client.get("/web/api/data")
+    assert data.json()["items"][0] == {"id": 1, "name": "Item 1"}
+
+
+def test_the_services_integration_tests_pass_against_the_running_stack(stack: DevStack) -> None:
+    import subprocess
+    import sys
+
+    tests = [str(p) for p in REPO.glob("services/*/tests/integration") if p.is_dir()]
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
+        cwd=REPO,
+        env={**os.environ, "STRATUS_URL": stack.url},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert " passed" in done.stdout and "skipped" not in done.stdout.splitlines()[-1]
