@@ -1,9 +1,9 @@
 """The toolkit's errors: each says what is wrong and how to fix it, and the CLI prints it as one line.
 
-    StratusError                 base: message + hint, exit code 1
-    ├── ManifestError            stratus.toml cannot be used as written (stratus.manifest), exit 2
-    ├── PrerequisiteError        a tool or credential the command needs is missing, exit 2
-    └── LocalCloudError          the local cloud could not start (port in use, a part failed), exit 1
+StratusError                 base: message + hint, exit code 1
+├── ManifestError            stratus.toml cannot be used as written (stratus.manifest), exit 2
+├── PrerequisiteError        a tool or credential the command needs is missing, exit 2
+└── LocalCloudError          the local cloud could not start (port in use, a part failed), exit 1
 """
 
 from __future__ import annotations

@@ -61,7 +61,9 @@ RATE_RE = re.compile(r"^(?P<n>[1-9][0-9]*) (?P<unit>minute|minutes|hour|hours|da
 Handler = Annotated[str, _pattern(HANDLER_RE, "must be a dotted path module.function, e.g. worker.main.handler")]
 RoutePath = Annotated[
     str,
-    _pattern(PATH_RE, 'must be "/" or "/segment[/segment…]" of lowercase letters, digits, "-" and "_", no trailing "/"'),
+    _pattern(
+        PATH_RE, 'must be "/" or "/segment[/segment…]" of lowercase letters, digits, "-" and "_", no trailing "/"'
+    ),
 ]
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
                       3288, 3653, 0)  # fmt: skip

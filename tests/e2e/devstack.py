@@ -35,7 +35,9 @@ class DevStack:
         self._wait_ready(timeout)
         self.client = httpx.Client(base_url=self.url, timeout=30)
 
-    def _spawn(self, root: Path, args: tuple[str, ...], env: dict[str, str], out: object, err: object) -> subprocess.Popen[bytes]:
+    def _spawn(
+        self, root: Path, args: tuple[str, ...], env: dict[str, str], out: object, err: object
+    ) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             [sys.executable, "-m", "stratus", "dev", "--port", str(self.port), "--invoke-port", str(self.invoke_port),
              *args],

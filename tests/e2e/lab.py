@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-LAB_HANDLER = '''
+LAB_HANDLER = """
 import base64, ctypes, json, os, sys, time
 
 INVOCATIONS = 0
@@ -52,23 +52,28 @@ def handler(event, context):
             count = conn.execute("SELECT count(*) FROM visits").fetchone()[0]
         return {"statusCode": 200, "body": json.dumps({"visits": count})}
     return {"statusCode": 404, "body": "lab: no such path " + path}
-'''
+"""
 
-BROKEN_HANDLER = '''
+BROKEN_HANDLER = """
 import this_module_does_not_exist  # noqa: F401
 
 
 def handler(event, context):
     return {"statusCode": 200, "body": "unreachable"}
-'''
+"""
 
 LAB_MANIFEST = """
 [project]
 name = "lab"
 
 [api]
-cors = { allow_origins = ["https://good.example"], allow_methods = ["GET", "POST"], allow_headers = ["content-type"], max_age = 60 }
 {throttle}
+
+[api.cors]
+allow_origins = ["https://good.example"]
+allow_methods = ["GET", "POST"]
+allow_headers = ["content-type"]
+max_age = 60
 
 [services.lab]
 kind = "lambda"
@@ -114,7 +119,7 @@ def make_lab(root: Path, *, throttle: str = "", databases: bool = True) -> Path:
     return root
 
 
-BOX_SERVER = '''
+BOX_SERVER = """
 import json, os
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -134,7 +139,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 ThreadingHTTPServer((os.environ["HOST"], int(os.environ["PORT"])), Handler).serve_forever()
-'''
+"""
 
 
 def make_box(root: Path) -> Path:
@@ -150,7 +155,7 @@ def make_box(root: Path) -> Path:
             path = "/box"
             cpu = 256
             memory = 512
-            env = {{ SICK_FLAG = "{root / 'sick'}" }}
+            env = {{ SICK_FLAG = "{root / "sick"}" }}
             health = {{ path = "/health", interval = 1, timeout = 1, healthy = 1, unhealthy = 2 }}
             """
         )

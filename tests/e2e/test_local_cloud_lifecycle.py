@@ -87,7 +87,9 @@ def test_a_port_in_use_is_named_with_a_hint_and_nothing_starts(tmp_path: Path) -
 def test_an_invalid_manifest_lists_its_problems_and_starts_nothing(tmp_path: Path) -> None:
     root = make_lab(tmp_path)
     manifest = root / "stratus.toml"
-    manifest.write_text(manifest.read_text().replace("memory = 256", "memory = 64").replace("timeout = 2", "timeout = 0"))
+    manifest.write_text(
+        manifest.read_text().replace("memory = 256", "memory = 64").replace("timeout = 2", "timeout = 0")
+    )
     done = subprocess.run(
         [sys.executable, "-m", "stratus", "dev", "--port", "0"], cwd=root, capture_output=True, text=True, timeout=60
     )

@@ -60,7 +60,9 @@ def test_a_job_is_accepted_stored_and_queued(stack: DevStack) -> None:
     url = sqs.get_queue_url(QueueName="stratus-dev-jobs")["QueueUrl"]
     messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
     assert any(json.loads(m["Body"]).get("job_id") == job_id for m in messages)
-    redrive = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"]["RedrivePolicy"])
+    redrive = json.loads(
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"]["RedrivePolicy"]
+    )
     assert redrive["deadLetterTargetArn"].endswith(":stratus-dev-jobs-dlq")
     assert int(redrive["maxReceiveCount"]) == 3
 

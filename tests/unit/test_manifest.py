@@ -119,7 +119,8 @@ def test_every_problem_is_reported_at_once_with_table_and_field(tmp_path: Path) 
         "stratus.toml: services.api.memory: must be 128–10240 MB (got 20000)",
         "stratus.toml: services.api.timeout: must be 1–900 s (got 0)",
         'stratus.toml: services.odd.kind: must be "lambda", "apprunner" or "ecs-express" (got \'fargate\')',
-        "stratus.toml: queues.jobs.visibility_timeout: input should be a valid integer, unable to parse string as an integer",
+        "stratus.toml: queues.jobs.visibility_timeout: input should be a valid integer, "
+        "unable to parse string as an integer",
         "stratus.toml: services.Worker: service names must be lowercase letters, digits and single hyphens",
         "stratus.toml: services.Worker.path: '/' is already routed to service 'api'",
         "stratus.toml: services.Worker.uses.ghosts: no queue, table, bucket or database named 'ghosts' is declared "
@@ -154,8 +155,11 @@ def test_every_problem_is_reported_at_once_with_table_and_field(tmp_path: Path) 
             '[services.api]\nkind = "ecs-express"\npath = "/"\ncpu = 512\nmemory = 512',
             "services.api.memory: ECS Fargate allows memory 1024, 2048, 3072, 4096 MB with cpu 512 (got 512)",
         ),
-        ('[services.api]\nkind = "apprunner"\npath = "/"\ncpu = 300', "services.api.cpu: App Runner cpu must be one of"),
-        ('[buckets.my_files]\nversioning = true', "buckets.my_files: names must be lowercase letters, digits and"),
+        (
+            '[services.api]\nkind = "apprunner"\npath = "/"\ncpu = 300',
+            "services.api.cpu: App Runner cpu must be one of",
+        ),
+        ("[buckets.my_files]\nversioning = true", "buckets.my_files: names must be lowercase letters, digits and"),
         ("[environments.prod]\nlog_retention_days = 8", "environments.prod: log_retention_days must be one of"),
         ('[servics.api]\nkind = "lambda"', "servics: unknown table; did you mean [services]?"),
     ],

@@ -154,9 +154,7 @@ class LocalAws:
             if self.region == "us-east-1":
                 s3.create_bucket(Bucket=bucket_name)
             else:
-                s3.create_bucket(
-                    Bucket=bucket_name, CreateBucketConfiguration={"LocationConstraint": self.region}
-                )
+                s3.create_bucket(Bucket=bucket_name, CreateBucketConfiguration={"LocationConstraint": self.region})
             if bucket.versioning:
                 s3.put_bucket_versioning(Bucket=bucket_name, VersioningConfiguration={"Status": "Enabled"})
             out.buckets[name] = bucket_name

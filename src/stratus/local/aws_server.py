@@ -34,7 +34,7 @@ def _serialise_dynamodb() -> None:
 
 
 def _no_nagle() -> None:
-    from moto.moto_server.werkzeug_app import MotoRequestHandler  # type: ignore[attr-defined]
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
 
     MotoRequestHandler.disable_nagle_algorithm = True
 

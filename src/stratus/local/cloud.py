@@ -18,7 +18,6 @@ import socket
 import string
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -254,7 +253,11 @@ class LocalCloud:
         async def healthy(name: str, container: ContainerProcess) -> tuple[str, str, str]:
             ok = await container.wait_healthy(READY_TIMEOUT_S)
             status = "healthy" if ok else f"NOT HEALTHY ({container.restarts} restarts; see its log)"
-            return name, f"{self.api_url}{self.stack.services[name].path}", f"{self.stack.services[name].kind}, {status}"
+            return (
+                name,
+                f"{self.api_url}{self.stack.services[name].path}",
+                f"{self.stack.services[name].kind}, {status}",
+            )
 
         jobs = [warm(n, f) for n, f in self.functions.items()] + [healthy(n, c) for n, c in self.containers.items()]
         return list(await asyncio.gather(*jobs))

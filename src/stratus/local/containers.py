@@ -57,7 +57,7 @@ class ContainerProcess:
         self.process: asyncio.subprocess.Process | None = None
         self._became_healthy = asyncio.Event()
         self._supervisor: asyncio.Task[None] | None = None
-        self._stopping = False
+        self._stopping = asyncio.Event()
 
     @property
     def url(self) -> str:
@@ -80,7 +80,7 @@ class ContainerProcess:
             await processes.stop(self.process)
 
     async def stop(self) -> None:
-        self._stopping = True
+        self._stopping.set()
         if self._supervisor is not None:
             self._supervisor.cancel()
             await asyncio.gather(self._supervisor, return_exceptions=True)
@@ -99,7 +99,7 @@ class ContainerProcess:
     async def _supervise(self) -> None:
         backoff = 1.0
         async with httpx.AsyncClient() as client:
-            while not self._stopping:
+            while not self._stopping.is_set():
                 started = time.monotonic()
                 env = {**self.environ, "PORT": str(self.port), "HOST": "127.0.0.1"}
                 try:
@@ -115,7 +115,7 @@ class ContainerProcess:
                 self._became_healthy.clear()
                 await processes.stop(self.process)
                 await asyncio.gather(pump, return_exceptions=True)
-                if self._stopping:
+                if self._stopping.is_set():
                     return
                 self.restarts += 1
                 self.sink.write(self.name, f"{reason}; restarting (restart #{self.restarts})")

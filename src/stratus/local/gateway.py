@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import quote
 
 import httpx
 
@@ -126,8 +127,9 @@ class HttpProxyIntegration:
         self.client = client
 
     async def __call__(self, request: HttpRequest, match: RouteMatch, request_id: str) -> HttpResponse:
-        path = request.raw_path[len(self.prefix) :] if request.raw_path.startswith(self.prefix) else request.raw_path
-        url = self.container.url + (path or "/")
+        # The route was chosen on the decoded path: forward what it matched, re-encoded, never the raw prefix.
+        proxy = (match.path_parameters or {}).get("proxy", "")
+        url = self.container.url + "/" + quote(proxy, safe="/:@!$&'()*+,;=~")
         if request.raw_query:
             url += "?" + request.raw_query
         headers = [(k, v) for k, v in request.headers if k.lower() not in HOP_BY_HOP and k.lower() != "x-forwarded-for"]
@@ -182,7 +184,7 @@ class HttpApi:
         if self.access_log:
             elapsed = (time.perf_counter() - started) * 1000
             path = scope["raw_path"].decode("latin-1")
-            self.sink.write("api", f'{scope["method"]} {path} {response.status} {elapsed:.1f} ms', request_id)
+            self.sink.write("api", f"{scope['method']} {path} {response.status} {elapsed:.1f} ms", request_id)
 
     async def _handle(self, scope: Scope, receive: Receive, request_id: str) -> HttpResponse:
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
@@ -211,7 +213,7 @@ class HttpApi:
             response = gateway_error(404, "Not Found")
         else:
             response = await self.integrations[match.route.target](request, match, request_id)
-        if self.cors is not None and origin is not None:
+        if self.cors is not None:  # the API answers CORS itself: backend CORS headers never pass
             response.headers = self.cors.apply(origin, response.headers)
         return response
 

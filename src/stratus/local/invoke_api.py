@@ -121,7 +121,9 @@ class InvokeApi:
         return None
 
 
-def _error(status: int, code: str, message: str, *, reason: str | None = None) -> tuple[int, list[tuple[str, str]], bytes]:
+def _error(
+    status: int, code: str, message: str, *, reason: str | None = None
+) -> tuple[int, list[tuple[str, str]], bytes]:
     body: dict[str, str] = {"Type": "User", "message": message}
     if reason:
         body["Reason"] = reason

@@ -53,7 +53,7 @@ class PostgresServer:
     def _run(self, tool: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         user = _run_as()
         # As another user with root's groups, "group" permission bits would apply to root-owned directories.
-        groups: dict[str, object] = {"group": pwd.getpwnam(user).pw_gid, "extra_groups": []} if user else {}
+        group = pwd.getpwnam(user).pw_gid if user else None
         return subprocess.run(
             [str(_bin_dir() / tool), *args],
             capture_output=True,
@@ -61,7 +61,8 @@ class PostgresServer:
             timeout=timeout,
             check=False,
             user=user,
-            **groups,  # type: ignore[arg-type]
+            group=group,
+            extra_groups=[] if user else None,
             cwd=self.data_dir if self.data_dir.exists() else None,
             env=processes.clean_environ({"LC_ALL": "C"}),
         )
@@ -88,14 +89,9 @@ class PostgresServer:
         self._create_database()
 
     def _create_database(self) -> None:
-        exists = self._run(
-            "psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", "postgres", "-tAc",
-            f"SELECT 1 FROM pg_database WHERE datname = '{self.name}'",
-        )  # fmt: skip
-        if exists.stdout.strip() != "1":
-            done = self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", self.name)
-            if done.returncode != 0:
-                raise LocalCloudError(f"could not create database {self.name!r}: {done.stderr.strip()}")
+        done = self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", self.name)
+        if done.returncode != 0 and "already exists" not in done.stderr:
+            raise LocalCloudError(f"could not create database {self.name!r}: {done.stderr.strip()}")
 
     def stop(self) -> None:
         if (self.data_dir / "postmaster.pid").exists():

@@ -84,7 +84,7 @@ def bind(host: str, port: int, what: str) -> socket.socket:
         sock.close()
         raise LocalCloudError(
             f"port {port} on {host} is already in use ({what})",
-            hint=f"stop whatever listens there (`ss -ltnp 'sport = :{port}'` shows it) or pass --port with another port",
+            hint=f"stop what listens there (`ss -ltnp 'sport = :{port}'` names it) or pass --port with another port",
         ) from exc
     sock.listen(2048)
     sock.setblocking(False)

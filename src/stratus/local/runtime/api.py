@@ -146,7 +146,9 @@ class RuntimeApiConnection(asyncio.Protocol):
             if self.backend.invocation_result(request_id.decode(), outcome):
                 _reply(transport, 202)
             else:
-                _reply(transport, 400, b'{"errorMessage":"unknown or finished request id","errorType":"InvalidRequestID"}')
+                _reply(
+                    transport, 400, b'{"errorMessage":"unknown or finished request id","errorType":"InvalidRequestID"}'
+                )
         elif method == b"POST" and route == b"init/error":
             self.backend.init_error(body, error_type)
             _reply(transport, 202)

@@ -195,7 +195,9 @@ class Environment:
         reason = exit_reason(code)
         if self._ready is not None and not self._ready.done():
             self._ready.set_exception(
-                InitError(error_payload("Runtime.ExitError", f"RequestId: - Error: Runtime exited with error: {reason}"))
+                InitError(
+                    error_payload("Runtime.ExitError", f"RequestId: - Error: Runtime exited with error: {reason}")
+                )
             )
         current = self.current
         if current is not None:

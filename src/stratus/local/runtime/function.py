@@ -158,10 +158,10 @@ class LambdaFunction:
             raise TooManyRequests("Rate Exceeded.")
         waiter: asyncio.Future[Environment | None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
-        env = await waiter
-        if env is None:  # an environment went away: start a fresh one in its place
+        handed = await waiter
+        if handed is None:  # an environment went away: start a fresh one in its place
             return await self._start(), True
-        return env, False
+        return handed, False
 
     async def _start(self) -> Environment | None:
         self._starting += 1
