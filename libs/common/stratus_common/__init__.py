@@ -1,0 +1,112 @@
+"""What Stratus services share: settings, AWS clients, logging, JSON errors, the app factory, the Lambda handler.
+
+Services depend on this library, never on the ``stratus`` toolkit. The names below are imported on
+first use, so a Lambda that only needs, say, :func:`client` and :func:`queue_url` (an SQS consumer)
+does not pay for importing FastAPI on its cold start.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from stratus_common.app import ReadinessCheck, add_readiness_check, create_app
+    from stratus_common.aws import client, reset_clients, resource
+    from stratus_common.errors import (
+        ApiError,
+        BadRequest,
+        Conflict,
+        Forbidden,
+        NotFound,
+        ServiceUnavailable,
+        TooManyRequests,
+        Unauthorized,
+        error_body,
+        install_error_handlers,
+    )
+    from stratus_common.lambda_handler import BasePathMiddleware, make_handler
+    from stratus_common.logging import get_logger
+    from stratus_common.settings import (
+        ConfigurationError,
+        ServiceSettings,
+        bucket_name,
+        database_url,
+        dlq_url,
+        get_settings,
+        queue_url,
+        table_name,
+    )
+
+__all__ = [
+    "ApiError",
+    "BadRequest",
+    "BasePathMiddleware",
+    "ConfigurationError",
+    "Conflict",
+    "Forbidden",
+    "NotFound",
+    "ReadinessCheck",
+    "ServiceSettings",
+    "ServiceUnavailable",
+    "TooManyRequests",
+    "Unauthorized",
+    "add_readiness_check",
+    "bucket_name",
+    "client",
+    "create_app",
+    "database_url",
+    "dlq_url",
+    "error_body",
+    "get_logger",
+    "get_settings",
+    "install_error_handlers",
+    "make_handler",
+    "queue_url",
+    "reset_clients",
+    "resource",
+    "table_name",
+]
+
+_MODULES = {
+    "app": ("ReadinessCheck", "add_readiness_check", "create_app"),
+    "aws": ("client", "reset_clients", "resource"),
+    "errors": (
+        "ApiError",
+        "BadRequest",
+        "Conflict",
+        "Forbidden",
+        "NotFound",
+        "ServiceUnavailable",
+        "TooManyRequests",
+        "Unauthorized",
+        "error_body",
+        "install_error_handlers",
+    ),
+    "lambda_handler": ("BasePathMiddleware", "make_handler"),
+    "logging": ("get_logger",),
+    "settings": (
+        "ConfigurationError",
+        "ServiceSettings",
+        "bucket_name",
+        "database_url",
+        "dlq_url",
+        "get_settings",
+        "queue_url",
+        "table_name",
+    ),
+}
+_WHERE = {name: module for module, names in _MODULES.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -1,0 +1,126 @@
+"""boto3 clients and resources, created once per process from one session.
+
+Endpoints are never hard-coded: botocore itself honours ``AWS_ENDPOINT_URL`` and the per-service
+``AWS_ENDPOINT_URL_<SERVICE_ID>`` (``AWS_ENDPOINT_URL_SQS``, ``AWS_ENDPOINT_URL_DYNAMODB``,
+``AWS_ENDPOINT_URL_S3``, ...; the per-service variable wins), which is how the same code talks to
+the local cloud, LocalStack or AWS. The region comes from ``AWS_REGION`` (else
+``AWS_DEFAULT_REGION``, else botocore's own configuration).
+
+Clients are created lazily, on first use, so importing a service stays cheap on a Lambda cold start.
+They are cached by service name and keyword arguments; :func:`reset_clients` forgets them (tests
+that change the environment call it).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+from botocore.config import Config
+
+from stratus_common.settings import get_settings
+
+if TYPE_CHECKING:
+    from collections.abc import Hashable
+
+    import boto3
+    from boto3.resources.base import ServiceResource
+    from botocore.client import BaseClient
+    from mypy_boto3_dynamodb import DynamoDBClient, DynamoDBServiceResource
+    from mypy_boto3_s3 import S3Client, S3ServiceResource
+    from mypy_boto3_sqs import SQSClient, SQSServiceResource
+
+__all__ = ["DEFAULT_CONFIG", "client", "reset_clients", "resource", "session"]
+
+DEFAULT_CONFIG = Config(
+    connect_timeout=5,
+    read_timeout=30,
+    retries={"mode": "standard", "total_max_attempts": 3},
+    tcp_keepalive=True,
+)
+"""Timeouts and retries for every client; a ``config=`` argument is merged over it."""
+
+_lock = threading.RLock()
+_session: boto3.session.Session | None = None
+_clients: dict[Hashable, Any] = {}
+_resources: dict[Hashable, Any] = {}
+
+
+def session() -> boto3.session.Session:
+    """Return the process's boto3 session, created on first use with the region from the settings."""
+    global _session
+    with _lock:
+        if _session is None:
+            import boto3  # imported here: boto3's import is a noticeable part of a cold start
+
+            _session = boto3.session.Session(region_name=get_settings().region)
+        return _session
+
+
+def _prepare(kwargs: dict[str, Any]) -> dict[str, Any]:
+    prepared = dict(kwargs)
+    config = prepared.get("config")
+    prepared["config"] = DEFAULT_CONFIG.merge(config) if config is not None else DEFAULT_CONFIG
+    return prepared
+
+
+def _key(kind: str, service_name: str, kwargs: dict[str, Any]) -> Hashable | None:
+    key = (kind, service_name, tuple(sorted(kwargs.items())))
+    try:
+        hash(key)
+    except TypeError:
+        return None  # unhashable arguments: create a fresh object, uncached
+    return key
+
+
+@overload
+def client(service_name: Literal["dynamodb"], **kwargs: Any) -> DynamoDBClient: ...
+@overload
+def client(service_name: Literal["sqs"], **kwargs: Any) -> SQSClient: ...
+@overload
+def client(service_name: Literal["s3"], **kwargs: Any) -> S3Client: ...
+@overload
+def client(service_name: str, **kwargs: Any) -> BaseClient: ...
+def client(service_name: str, **kwargs: Any) -> Any:
+    """Return the cached boto3 client for *service_name*.
+
+    *kwargs* go to ``Session.client`` (``region_name``, ``endpoint_url``, ``config``...); an explicit
+    ``endpoint_url`` overrides the ``AWS_ENDPOINT_URL*`` variables.
+    """
+    key = _key("client", service_name, kwargs)
+    with _lock:
+        if key is not None and key in _clients:
+            return _clients[key]
+        created = session().client(service_name, **_prepare(kwargs))  # type: ignore[call-overload]
+        if key is not None:
+            _clients[key] = created
+        return created
+
+
+@overload
+def resource(service_name: Literal["dynamodb"], **kwargs: Any) -> DynamoDBServiceResource: ...
+@overload
+def resource(service_name: Literal["s3"], **kwargs: Any) -> S3ServiceResource: ...
+@overload
+def resource(service_name: Literal["sqs"], **kwargs: Any) -> SQSServiceResource: ...
+@overload
+def resource(service_name: str, **kwargs: Any) -> ServiceResource: ...
+def resource(service_name: str, **kwargs: Any) -> Any:
+    """Return the cached boto3 resource for *service_name*; see :func:`client`."""
+    key = _key("resource", service_name, kwargs)
+    with _lock:
+        if key is not None and key in _resources:
+            return _resources[key]
+        created = session().resource(service_name, **_prepare(kwargs))  # type: ignore[call-overload]
+        if key is not None:
+            _resources[key] = created
+        return created
+
+
+def reset_clients() -> None:
+    """Forget the session and every cached client and resource; the next call creates new ones."""
+    global _session
+    with _lock:
+        _session = None
+        _clients.clear()
+        _resources.clear()

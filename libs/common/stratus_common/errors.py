@@ -1,0 +1,297 @@
+"""Errors a service raises, and how every error becomes the same JSON response.
+
+The tree::
+
+    Exception
+     └── ApiError(status_code, code, message, details=None)
+          ├── BadRequest          400  bad_request
+          ├── Unauthorized        401  unauthorized
+          ├── Forbidden           403  forbidden
+          ├── NotFound            404  not_found
+          ├── Conflict            409  conflict
+          ├── TooManyRequests     429  too_many_requests
+          └── ServiceUnavailable  503  service_unavailable
+
+:func:`install_error_handlers` renders every error a FastAPI app can meet as::
+
+    {"error": {"code": "...", "message": "...", "details": ...}}
+
+(``details`` only when there are some):
+
+- an :class:`ApiError`: its status, code, message and details;
+- a request that fails validation: 422 ``validation_error``, with ``details`` a list of
+  ``{"field": "body.payload", "message": "...", "type": "..."}``; the submitted values are never
+  echoed, since they may be secrets;
+- a body that is not valid JSON: 400 ``invalid_json``, naming the problem and where it is;
+- an unknown route, a wrong method or any other ``HTTPException``: its status, with a code derived
+  from the status (``not_found``, ``method_not_allowed``, ...);
+- any other exception: 500 ``internal_error`` / ``Internal server error``; the traceback is logged,
+  never returned.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, Protocol
+
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from fastapi import FastAPI
+    from starlette.requests import Request
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = [
+    "ApiError",
+    "BadRequest",
+    "Conflict",
+    "Forbidden",
+    "NotFound",
+    "ServiceUnavailable",
+    "TooManyRequests",
+    "Unauthorized",
+    "error_body",
+    "install_error_handlers",
+]
+
+
+class _ExceptionLogger(Protocol):
+    """What the error handlers need from a logger: stdlib ``logging.Logger`` and Powertools ``Logger`` fit."""
+
+    def exception(self, msg: str, *args: Any, **kwargs: Any) -> None: ...  # pragma: no cover
+
+
+class ApiError(Exception):
+    """An error with an HTTP status that the client is meant to see.
+
+    ``code`` is a stable, machine-readable snake_case string; ``message`` is for humans;
+    ``details`` is any JSON-serialisable value; ``headers`` are added to the response
+    (e.g. ``Retry-After``).
+    """
+
+    status_code: int = 500
+    code: str = "internal_error"
+
+    def __init__(
+        self,
+        status_code: int,
+        code: str,
+        message: str,
+        details: Any = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers: dict[str, str] = dict(headers or {})
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status_code={self.status_code}, code={self.code!r}, message={self.message!r})"
+
+
+class _FixedStatusError(ApiError):
+    """An :class:`ApiError` whose status and default code belong to the class."""
+
+    default_message: str = "Error"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        details: Any = None,
+        *,
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        cls = type(self)
+        super().__init__(
+            cls.status_code,
+            code or cls.code,
+            message or cls.default_message,
+            details,
+            headers=headers,
+        )
+
+
+class BadRequest(_FixedStatusError):
+    """400: the request is wrong in a way validation did not catch."""
+
+    status_code = 400
+    code = "bad_request"
+    default_message = "Bad request"
+
+
+class Unauthorized(_FixedStatusError):
+    """401: no credentials, or credentials that are not valid."""
+
+    status_code = 401
+    code = "unauthorized"
+    default_message = "Unauthorized"
+
+
+class Forbidden(_FixedStatusError):
+    """403: valid credentials that do not allow this."""
+
+    status_code = 403
+    code = "forbidden"
+    default_message = "Forbidden"
+
+
+class NotFound(_FixedStatusError):
+    """404: no such resource."""
+
+    status_code = 404
+    code = "not_found"
+    default_message = "Not found"
+
+
+class Conflict(_FixedStatusError):
+    """409: the request conflicts with the resource's current state."""
+
+    status_code = 409
+    code = "conflict"
+    default_message = "Conflict"
+
+
+class TooManyRequests(_FixedStatusError):
+    """429: the client is over its rate limit."""
+
+    status_code = 429
+    code = "too_many_requests"
+    default_message = "Too many requests"
+
+
+class ServiceUnavailable(_FixedStatusError):
+    """503: a dependency is down; the client may retry later."""
+
+    status_code = 503
+    code = "service_unavailable"
+    default_message = "Service unavailable"
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    """Return the JSON body of an error response: ``{"error": {"code", "message"[, "details"]}}``."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    return {"error": error}
+
+
+def _status_phrase(status_code: int) -> str | None:
+    try:
+        return HTTPStatus(status_code).phrase
+    except ValueError:
+        return None
+
+
+def _status_code_name(status_code: int) -> str:
+    phrase = _status_phrase(status_code)
+    if phrase is None:
+        return "http_error"
+    return phrase.lower().replace(" ", "_").replace("-", "_").replace("'", "")
+
+
+def _field(loc: Sequence[Any]) -> str:
+    return ".".join(str(part) for part in loc) or "request"
+
+
+def _validation_response(exc: RequestValidationError) -> JSONResponse:
+    errors: Sequence[Mapping[str, Any]] = exc.errors()
+    invalid_json = [error for error in errors if error.get("type") == "json_invalid"]
+    if invalid_json:
+        first = invalid_json[0]
+        problem = str((first.get("ctx") or {}).get("error", "")) or "not valid JSON"
+        loc = tuple(first.get("loc", ()))
+        where = f" at position {loc[1]}" if len(loc) > 1 and isinstance(loc[1], int) else ""
+        return JSONResponse(
+            error_body("invalid_json", f"Request body is not valid JSON: {problem}{where}"),
+            status_code=400,
+        )
+    details = [
+        {
+            "field": _field(error.get("loc", ())),
+            "message": str(error.get("msg", "")),
+            "type": str(error.get("type", "")),
+        }
+        for error in errors
+    ]
+    return JSONResponse(error_body("validation_error", "Request validation failed", details), status_code=422)
+
+
+def _http_exception_response(exc: StarletteHTTPException) -> Response:
+    status = exc.status_code
+    headers = dict(exc.headers or {})
+    if status in (204, 304) or status < 200:
+        return Response(status_code=status, headers=headers)  # these statuses have no body
+    if isinstance(exc.detail, str) and exc.detail:
+        message, details = exc.detail, None
+    else:
+        message, details = _status_phrase(status) or "Error", exc.detail
+    return JSONResponse(error_body(_status_code_name(status), message, details), status_code=status, headers=headers)
+
+
+class _CatchAllMiddleware:
+    """Turns an exception no handler took into the JSON 500, logging the traceback.
+
+    It sits inside Starlette's ``ServerErrorMiddleware``, which would otherwise answer with plain text
+    and re-raise (so Mangum and uvicorn log the traceback a second time).
+    """
+
+    def __init__(self, app: ASGIApp, logger: _ExceptionLogger) -> None:
+        self.app = app
+        self.logger = logger
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            self.logger.exception("Unhandled exception in %s %s", scope.get("method", "?"), scope.get("path", "?"))
+            if started:
+                raise
+            response = JSONResponse(error_body("internal_error", "Internal server error"), status_code=500)
+            await response(scope, receive, send)
+
+
+def install_error_handlers(app: FastAPI, *, logger: _ExceptionLogger | None = None) -> None:
+    """Make *app* answer every error with the ``{"error": {...}}`` JSON body.
+
+    *logger* receives the traceback of unhandled exceptions; by default the ``stratus`` stdlib logger.
+    """
+
+    async def handle_api_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ApiError)
+        return JSONResponse(
+            error_body(exc.code, exc.message, exc.details), status_code=exc.status_code, headers=exc.headers
+        )
+
+    async def handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return _validation_response(exc)
+
+    async def handle_http_exception(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        return _http_exception_response(exc)
+
+    app.add_exception_handler(ApiError, handle_api_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_exception)
+    app.add_middleware(_CatchAllMiddleware, logger=logger or logging.getLogger("stratus"))

@@ -1,0 +1,201 @@
+"""The worker's HTTP API against moto's in-process AWS: probes, POST /jobs, GET /jobs/{id}."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from stratus_common.settings import get_settings
+from worker.main import MAX_PAYLOAD_BYTES, app
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from fastapi.testclient import TestClient
+    from starlette.types import ASGIApp
+
+    from .conftest import Cloud
+
+
+@pytest.fixture
+def client(cloud: Cloud, make_client: Callable[[ASGIApp], TestClient]) -> TestClient:
+    return make_client(app)
+
+
+def test_root_says_what_it_is(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN the worker deployed as version 1.4.0
+    monkeypatch.setenv("SERVICE_VERSION", "1.4.0")
+    get_settings.cache_clear()
+    # WHEN / is called
+    response = client.get("/")
+    # THEN it names the service and its version
+    assert response.json() == {"service": "worker", "message": "Worker service is running", "version": "1.4.0"}
+
+
+def test_probes(client: TestClient) -> None:
+    # GIVEN the worker with its jobs table
+    # WHEN the probes are called
+    health = client.get("/health").json()
+    # THEN it is healthy, alive and ready
+    assert (health["status"], health["service"]) == ("healthy", "worker")
+    assert client.get("/liveness").json() == {"status": "alive"}
+    assert client.get("/readiness").json() == {"status": "ready"}
+
+
+def test_not_ready_when_the_table_does_not_answer(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a table name that does not exist
+    monkeypatch.setenv("JOB_RECORDS_TABLE_NAME", "no-such-table")
+    get_settings.cache_clear()
+    # WHEN readiness is checked
+    response = client.get("/readiness")
+    # THEN it is 503, naming the failing check
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "not ready"
+    assert "ResourceNotFoundException" in body["checks"]["jobs_table"]
+
+
+def test_not_ready_when_the_table_is_not_configured(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN no JOB_RECORDS_TABLE_NAME
+    monkeypatch.delenv("JOB_RECORDS_TABLE_NAME")
+    get_settings.cache_clear()
+    # WHEN readiness is checked
+    response = client.get("/readiness")
+    # THEN the failing check says which variable is missing
+    assert response.status_code == 503
+    assert "JOB_RECORDS_TABLE_NAME" in response.json()["checks"]["jobs_table"]
+
+
+def test_post_jobs_stores_and_queues_the_job(client: TestClient, cloud: Cloud) -> None:
+    # GIVEN an echo job
+    # WHEN it is posted
+    response = client.post("/jobs", json={"type": "echo", "payload": {"greeting": "hello", "n": 1.5}})
+    # THEN it is accepted, with its id and where to find it
+    assert response.status_code == 202
+    body = response.json()
+    job_id = body["job_id"]
+    assert body == {"job_id": job_id, "status": "queued"}
+    assert uuid.UUID(job_id).version == 4
+    assert response.headers["location"] == f"/jobs/{job_id}"
+    # AND the table holds the queued job
+    item = cloud.item(job_id)
+    assert item is not None
+    assert item["status"] == {"S": "queued"}
+    assert item["type"] == {"S": "echo"}
+    assert json.loads(item["payload"]["S"]) == {"greeting": "hello", "n": 1.5}
+    assert item["created_at"] == item["updated_at"]
+    assert item["created_at"]["S"].endswith("Z")
+    # AND the queue holds one message naming the job
+    messages = cloud.receive()
+    assert [json.loads(message["Body"]) for message in messages] == [{"job_id": job_id}]
+
+
+def test_get_job_returns_its_status(client: TestClient) -> None:
+    # GIVEN a queued job
+    job_id = client.post("/jobs", json={"type": "echo", "payload": {}}).json()["job_id"]
+    # WHEN it is read
+    response = client.get(f"/jobs/{job_id}")
+    # THEN its status is queued, without a result
+    assert response.status_code == 200
+    body = response.json()
+    assert body["job_id"] == job_id
+    assert (body["status"], body["type"], body["attempts"]) == ("queued", "echo", 0)
+    assert "result" not in body
+
+
+@pytest.mark.parametrize("job_id", [str(uuid.uuid4()), "not-a-uuid"])
+def test_an_unknown_job_is_a_json_404(client: TestClient, job_id: str) -> None:
+    # GIVEN no such job
+    # WHEN it is read
+    response = client.get(f"/jobs/{job_id}")
+    # THEN it is a 404 in the standard error shape
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"type": "echo"}, "body.payload"),
+        ({"type": "echo", "payload": [1, 2]}, "body.payload"),
+        ({"payload": {}}, "body.type"),
+        ({"type": "", "payload": {}}, "body.type"),
+        ({"type": "echo; rm -rf /", "payload": {}}, "body.type"),
+        ({"type": "x" * 65, "payload": {}}, "body.type"),
+        ({"type": "echo", "payload": {}, "priority": 1}, "body.priority"),
+        ({"type": "echo", "payload": {"blob": "x" * MAX_PAYLOAD_BYTES}}, "body.payload"),
+    ],
+)
+def test_invalid_jobs_are_rejected_naming_the_field(
+    client: TestClient, cloud: Cloud, body: dict[str, Any], field: str
+) -> None:
+    # GIVEN a job body that is wrong in one field
+    # WHEN it is posted
+    response = client.post("/jobs", json=body)
+    # THEN it is a 422 naming that field, and nothing was queued
+    assert response.status_code == 422
+    assert field in [detail["field"] for detail in response.json()["error"]["details"]]
+    assert cloud.receive() == []
+
+
+def test_non_finite_numbers_are_rejected(client: TestClient) -> None:
+    # GIVEN a payload with NaN, which Python's JSON parser accepts
+    # WHEN it is posted
+    response = client.post(
+        "/jobs", content=b'{"type": "sum", "payload": {"numbers": [NaN]}}', headers={"content-type": "application/json"}
+    )
+    # THEN it is rejected
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["field"] == "body.payload"
+
+
+def test_malformed_json_is_a_400(client: TestClient) -> None:
+    # GIVEN a body that is not JSON
+    # WHEN it is posted
+    response = client.post("/jobs", content=b"{type: echo}", headers={"content-type": "application/json"})
+    # THEN it is a 400 naming the problem
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_json"
+
+
+def test_a_queue_failure_is_a_503_and_the_job_is_marked_failed(
+    client: TestClient, cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a queue URL that names no queue
+    monkeypatch.setenv("JOBS_QUEUE_URL", cloud.queue_url.replace("acme-local-jobs", "missing-queue"))
+    get_settings.cache_clear()
+    # WHEN a job is posted
+    response = client.post("/jobs", json={"type": "echo", "payload": {}})
+    # THEN the client is told to retry later
+    assert response.status_code == 503
+    assert response.json()["error"] == {
+        "code": "service_unavailable",
+        "message": "Could not queue the job; try again later",
+    }
+    # AND the stored job does not stay "queued" forever
+    items = cloud.dynamodb.scan(TableName=cloud.table)["Items"]
+    assert [(item["status"]["S"], item["error"]["S"]) for item in items] == [("failed", "could not be queued")]
+
+
+def test_a_table_failure_is_a_503(client: TestClient, cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a table that does not exist
+    monkeypatch.setenv("JOB_RECORDS_TABLE_NAME", "no-such-table")
+    get_settings.cache_clear()
+    # WHEN a job is posted
+    response = client.post("/jobs", json={"type": "echo", "payload": {}})
+    # THEN it is a 503 and nothing was queued
+    assert response.status_code == 503
+    assert cloud.receive() == []
+
+
+def test_a_missing_queue_setting_is_a_generic_500(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a worker deployed without its queue declared
+    monkeypatch.delenv("JOBS_QUEUE_URL")
+    get_settings.cache_clear()
+    # WHEN a job is posted
+    response = client.post("/jobs", json={"type": "echo", "payload": {}})
+    # THEN the client sees an internal error, not the configuration details
+    assert response.status_code == 500
+    assert response.json() == {"error": {"code": "internal_error", "message": "Internal server error"}}
