@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from fastapi import FastAPI, Request  # noqa: TC002 - FastAPI reads the route annotations at runtime
+from fastapi import FastAPI, Request
 from stratus_common.app import create_app
 from stratus_common.lambda_handler import BasePathMiddleware, make_handler, normalise_base_path
 
