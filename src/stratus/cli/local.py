@@ -1,31 +1,18 @@
-"""The ``stratus`` command: parses arguments, calls the modules that do the work, prints with rich."""
+"""Commands that run the stack locally: ``validate`` and ``dev``."""
 
 from __future__ import annotations
 
 import asyncio
-import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from stratus.errors import StratusError
-from stratus.manifest import DEFAULT_ENV, ManifestError, load_stack
+from stratus.cli._app import DEFAULT_ENV, EnvOption, app, console
+from stratus.manifest import load_stack
 
 if TYPE_CHECKING:
     from stratus.local.cloud import LocalCloud, Readiness
-
-app = typer.Typer(
-    name="stratus",
-    help="Build, run and ship multi-service Python backends on AWS serverless.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-console = Console(stderr=True, highlight=False)
-
-EnvOption = Annotated[str, typer.Option("--env", "-e", help="The environment (stratus.toml [environments.*]).")]
 
 
 @app.command()
@@ -77,25 +64,3 @@ def _run_async(coro: Any) -> None:
         asyncio.run(coro)
     else:
         uvloop.run(coro)
-
-
-def main() -> None:
-    """Entry point: runs the CLI and turns known errors into one readable line with a hint."""
-    try:
-        app()
-    except ManifestError as exc:
-        for problem in exc.problems:
-            console.print(f"[red]error[/] {problem.render(exc.file)}", soft_wrap=True)
-        console.print(f"[dim]hint: {exc.hint}[/]")
-        sys.exit(exc.exit_code)
-    except StratusError as exc:
-        console.print(f"[red]error[/] {exc.message}", soft_wrap=True)
-        if exc.hint:
-            console.print(f"[dim]hint: {exc.hint}[/]")
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        sys.exit(130)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

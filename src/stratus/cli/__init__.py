@@ -1,0 +1,35 @@
+"""The ``stratus`` command: thin modules that parse arguments, call the toolkit and print with rich.
+
+Each module registers its commands on the shared app (``stratus.cli._app``); ``main`` turns known errors
+into one readable line with a hint and an exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from stratus.cli import local  # noqa: F401  (registers: validate, dev)
+from stratus.cli._app import app, console
+from stratus.errors import StratusError
+from stratus.manifest import ManifestError
+
+
+def main() -> None:
+    """Entry point of the ``stratus`` command."""
+    try:
+        app()
+    except ManifestError as exc:
+        for problem in exc.problems:
+            console.print(f"[red]error[/] {problem.render(exc.file)}", soft_wrap=True)
+        console.print(f"[dim]hint: {exc.hint}[/]")
+        sys.exit(exc.exit_code)
+    except StratusError as exc:
+        console.print(f"[red]error[/] {exc.message}", soft_wrap=True)
+        if exc.hint:
+            console.print(f"[dim]hint: {exc.hint}[/]")
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+__all__ = ["app", "main"]
