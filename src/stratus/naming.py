@@ -68,3 +68,13 @@ def binding_variables(kind: ResourceKind, name: str) -> dict[str, str]:
     if kind == "bucket":
         return {"name": f"{prefix}_BUCKET_NAME"}
     return {"url": f"{prefix}_DATABASE_URL"}
+
+
+def consumer_function_name(project: str, env: str, service: str, queue: str) -> str:
+    """The Lambda function that consumes ``queue`` for ``service`` (one function has one handler)."""
+    return f"{resource_name(project, env, service)}-{queue}-consumer"
+
+
+def schedule_function_name(project: str, env: str, service: str, schedule: str) -> str:
+    """The Lambda function a schedule of ``service`` runs."""
+    return f"{resource_name(project, env, service)}-{schedule}"

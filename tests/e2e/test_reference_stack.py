@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,27 +46,31 @@ def test_worker_probes_answer(stack: DevStack, path: str) -> None:
     assert stack.client.get(path).status_code == 200
 
 
-def test_a_job_is_accepted_stored_and_queued(stack: DevStack) -> None:
+def test_a_job_is_accepted_queued_and_processed_by_the_consumer(stack: DevStack) -> None:
     # WHEN a client posts a job
-    created = stack.client.post("/worker/jobs", json={"type": "echo", "payload": {"n": 1}})
-    # THEN it is accepted, readable, and its message waits in the jobs queue in the local AWS
+    created = stack.client.post("/worker/jobs", json={"type": "sum", "payload": {"numbers": [1, 2, 3]}})
+    # THEN it is accepted, and the SQS event source hands it to the consumer, which completes it
     assert created.status_code == 202, created.text
     job_id = created.json()["job_id"]
-    status = stack.client.get(f"/worker/jobs/{job_id}")
-    assert status.status_code == 200
-    assert status.json()["job_id"] == job_id
+    deadline = time.monotonic() + 30
+    while (job := stack.client.get(f"/worker/jobs/{job_id}").json())["status"] not in ("succeeded", "failed"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+    assert job["status"] == "succeeded" and job["result"] == 6
+    assert re.search(r"worker/jobs\s+\| \S+ REPORT RequestId", stack.logs())
+
+
+def test_the_jobs_queue_has_its_dead_letter_queue(stack: DevStack) -> None:
     state = stack.state()
     sqs = boto3.client(
         "sqs", endpoint_url=str(state["aws"]), region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
     )
     url = sqs.get_queue_url(QueueName="stratus-dev-jobs")["QueueUrl"]
-    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
-    assert any(json.loads(m["Body"]).get("job_id") == job_id for m in messages)
-    redrive = json.loads(
-        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"]["RedrivePolicy"]
-    )
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    redrive = json.loads(attributes["RedrivePolicy"])
     assert redrive["deadLetterTargetArn"].endswith(":stratus-dev-jobs-dlq")
     assert int(redrive["maxReceiveCount"]) == 3
+    assert attributes["VisibilityTimeout"] == "180"
 
 
 def test_a_bad_job_gets_a_4xx_json_error_naming_the_field(stack: DevStack) -> None:

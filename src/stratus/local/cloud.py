@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import uvicorn
 
+from stratus import naming
 from stratus.local import processes
 from stratus.local.aws import ACCOUNT_ID, LocalAws, Provisioned
 from stratus.local.containers import ContainerProcess
@@ -34,11 +35,12 @@ from stratus.local.httpapi.throttle import TokenBucket
 from stratus.local.invoke_api import InvokeApi
 from stratus.local.postgres import LocalPostgres
 from stratus.local.runtime.function import FunctionConfig, LambdaFunction
+from stratus.local.sqs_source import SqsEventSource
 
 if TYPE_CHECKING:
     from stratus.local.gateway import Receive, Scope, Send
     from stratus.local.logs import LogSink
-    from stratus.manifest import Stack
+    from stratus.manifest import LambdaService, Stack
 
 STATE_DIR = ".stratus"
 READY_TIMEOUT_S = 60.0
@@ -92,6 +94,7 @@ class LocalCloud:
         self.postgres = LocalPostgres(self.state_dir, sorted(stack.databases))
         self.functions: dict[str, LambdaFunction] = {}
         self.containers: dict[str, ContainerProcess] = {}
+        self.sources: dict[str, SqsEventSource] = {}
         self.server: _Server | None = None
         self._serve_task: asyncio.Task[None] | None = None
         self._sockets: list[socket.socket] = []
@@ -99,6 +102,9 @@ class LocalCloud:
         self.api_id = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(10))
         for name in ("api", "aws", "postgres", *stack.services):
             sink.register(name)
+        for name, svc in stack.lambdas():
+            for consumer in svc.consumes:
+                sink.register(f"{name}/{consumer.queue}")
 
     @property
     def invoke_port(self) -> int:
@@ -155,25 +161,62 @@ class LocalCloud:
         parts = [f"{n} {what}{'s' * (n != 1)}" for n, what in counts if n]
         return ", ".join(parts) or "no resources declared"
 
+    def _function(
+        self, name: str, svc: LambdaService, *, function_name: str, handler: str, source: str, endpoints: Endpoints
+    ) -> LambdaFunction:
+        stack = self.stack
+        task_root = stack.service_dir(name)
+        config = FunctionConfig(
+            name=function_name,
+            source=source,
+            handler=handler,
+            task_root=task_root,
+            memory=svc.memory,
+            timeout=svc.timeout,
+            reserved_concurrency=svc.reserved_concurrency,
+            environ=lambda_environ(
+                stack, name, svc, function=function_name, handler=handler, task_root=task_root, endpoints=endpoints
+            ),
+            arn=f"arn:aws:lambda:{stack.project.region}:{ACCOUNT_ID}:function:{function_name}",
+            log_group=f"/aws/lambda/{function_name}",
+        )
+        return LambdaFunction(config, self.sink, max_environments=self.options.max_environments)
+
     def _create_services(self, endpoints: Endpoints) -> None:
         stack = self.stack
+        project, env = stack.project.name, stack.env
         for name, svc in stack.lambdas():
-            task_root = stack.service_dir(name)
-            handler = stack.handler(name)
-            function_name = stack.resource_name(name)
-            config = FunctionConfig(
-                name=function_name,
+            self.functions[name] = self._function(
+                name,
+                svc,
+                function_name=stack.resource_name(name),
+                handler=stack.handler(name),
                 source=name,
-                handler=handler,
-                task_root=task_root,
-                memory=svc.memory,
-                timeout=svc.timeout,
-                reserved_concurrency=svc.reserved_concurrency,
-                environ=lambda_environ(stack, name, svc, handler, task_root, endpoints),
-                arn=f"arn:aws:lambda:{stack.project.region}:{ACCOUNT_ID}:function:{function_name}",
-                log_group=f"/aws/lambda/{function_name}",
+                endpoints=endpoints,
             )
-            self.functions[name] = LambdaFunction(config, self.sink, max_environments=self.options.max_environments)
+            for consumer in svc.consumes:
+                key = f"{name}/{consumer.queue}"
+                function = self._function(
+                    name,
+                    svc,
+                    function_name=naming.consumer_function_name(project, env, name, consumer.queue),
+                    handler=consumer.handler,
+                    source=key,
+                    endpoints=endpoints,
+                )
+                self.functions[key] = function
+                self.sources[key] = SqsEventSource(
+                    client_factory=lambda: self.aws.client("sqs"),
+                    queue_url=endpoints.provisioned.queue_urls[consumer.queue],
+                    queue_arn=endpoints.provisioned.queue_arns[consumer.queue],
+                    region=stack.project.region,
+                    function=function,
+                    batch_size=consumer.batch_size,
+                    batching_window=consumer.batching_window,
+                    visibility_timeout=stack.queues[consumer.queue].visibility_timeout,
+                    max_pollers=function.max_environments,
+                    sink=self.sink,
+                )
         for name, csvc in stack.containers():
             self.containers[name] = ContainerProcess(
                 name,
@@ -259,8 +302,16 @@ class LocalCloud:
                 f"{self.stack.services[name].kind}, {status}",
             )
 
-        jobs = [warm(n, f) for n, f in self.functions.items()] + [healthy(n, c) for n, c in self.containers.items()]
-        return list(await asyncio.gather(*jobs))
+        jobs = [warm(n, f) for n, f in self.functions.items() if n in self.stack.services]
+        jobs += [healthy(n, c) for n, c in self.containers.items()]
+        lines = list(await asyncio.gather(*jobs))
+        for key, source in self.sources.items():
+            source.start()
+            queue = key.split("/", 1)[1]
+            lines.append(
+                (key, self.stack.resource_name(queue), f"SQS event source -> {source.function.config.handler}")
+            )
+        return lines
 
     def _write_state(self) -> None:
         state = {
@@ -286,6 +337,7 @@ class LocalCloud:
                 await asyncio.wait_for(self._serve_task, 5)
         for sock in self._sockets:
             sock.close()
+        await asyncio.gather(*(s.stop() for s in self.sources.values()), return_exceptions=True)
         await asyncio.gather(
             *(f.close() for f in self.functions.values()),
             *(c.stop() for c in self.containers.values()),

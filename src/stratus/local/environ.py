@@ -77,14 +77,21 @@ def service_environ(stack: Stack, name: str, endpoints: Endpoints) -> dict[str, 
 
 
 def lambda_environ(
-    stack: Stack, name: str, svc: LambdaService, handler: str, task_root: Path, endpoints: Endpoints
+    stack: Stack,
+    name: str,
+    svc: LambdaService,
+    *,
+    function: str,
+    handler: str,
+    task_root: Path,
+    endpoints: Endpoints,
 ) -> dict[str, str]:
-    """A Lambda service's variables: the service's plus those the Lambda runtime sets."""
+    """A Lambda function's variables: its service's plus those the Lambda runtime sets."""
     env = service_environ(stack, name, endpoints)
-    function = stack.resource_name(name)
     reserved = {
         "_HANDLER": handler,
-        "AWS_EXECUTION_ENV": f"AWS_Lambda_{stack.project.runtime}",
+        # The interpreter that really runs here (the manifest's runtime is what AWS will run).
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}",
         "AWS_LAMBDA_FUNCTION_NAME": function,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(svc.memory),
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
