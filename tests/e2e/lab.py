@@ -165,3 +165,61 @@ def make_box(root: Path) -> Path:
     (package / "__init__.py").write_text("")
     (package / "main.py").write_text(BOX_SERVER)
     return root
+
+
+CONSUMER_HANDLER = """
+import json, os
+
+
+def handler(event, context):
+    failures = []
+    with open(os.environ["DELIVERIES"], "a") as log:
+        for record in event["Records"]:
+            body = record["body"]
+            log.write(json.dumps({"body": body, "count": record["attributes"]["ApproximateReceiveCount"],
+                                  "batch": len(event["Records"]), "source": record["eventSource"]}) + "\\n")
+            if body.startswith("poison"):
+                raise RuntimeError("poison message " + body)
+            if body.startswith("bad"):
+                failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
+
+
+def web(event, context):
+    return {"statusCode": 200, "body": "ok"}
+"""
+
+
+def make_queue_lab(root: Path, *, batch_size: int = 10, batching_window: int = 0) -> Path:
+    """A project with one queue consumed by one Lambda, whose handler logs every delivery to a file."""
+    (root / "stratus.toml").write_text(
+        textwrap.dedent(
+            f"""
+            [project]
+            name = "qlab"
+
+            [services.consumer]
+            kind = "lambda"
+            path = "/consumer"
+            handler = "consumer.main.web"
+            timeout = 2
+            env = {{ DELIVERIES = "{root / "deliveries.jsonl"}" }}
+            uses = {{ tasks = "send" }}
+
+            [[services.consumer.consumes]]
+            queue = "tasks"
+            handler = "consumer.main.handler"
+            batch_size = {batch_size}
+            batching_window = {batching_window}
+
+            [queues.tasks]
+            visibility_timeout = 2
+            max_receive_count = 2
+            """
+        )
+    )
+    package = root / "services" / "consumer" / "consumer"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "main.py").write_text(CONSUMER_HANDLER)
+    return root
