@@ -370,5 +370,6 @@ async def run(stack: Stack, options: DevOptions, sink: LogSink, on_ready: Any) -
     finally:
         sink.write("stratus", "stopping…")
         await cloud.stop()
+        sink.flush()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
