@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
-from stratus import naming
+from stratus import naming, schedules
 from stratus.errors import StratusError
 
 MANIFEST_NAME = "stratus.toml"
@@ -56,7 +56,6 @@ def _pattern(regex: re.Pattern[str], what: str) -> AfterValidator:
 
 HANDLER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 PATH_RE = re.compile(r"^/([a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*)?$")
-RATE_RE = re.compile(r"^(?P<n>[1-9][0-9]*) (?P<unit>minute|minutes|hour|hours|day|days)$")
 
 Handler = Annotated[str, _pattern(HANDLER_RE, "must be a dotted path module.function, e.g. worker.main.handler")]
 RoutePath = Annotated[
@@ -107,11 +106,26 @@ class ProjectConfig(_Model):
     runtime: Literal["python3.11", "python3.12", "python3.13", "python3.14"] = "python3.13"
     arch: Literal["arm64", "x86_64"] = "arm64"
     version: str = "0.1.0"
+    # The S3 bucket holding Terraform state (`stratus infra`); bucket names are global, so pick your own.
+    state_bucket: Annotated[str, _pattern(naming.BUCKET_NAME_RE, "must be a valid S3 bucket name")] | None = None
+
+
+class DomainConfig(_Model):
+    """A custom domain for the HTTP API in one environment: an ACM certificate and a Route 53 alias."""
+
+    name: Annotated[
+        str,
+        _pattern(
+            re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"), "must be a DNS name"
+        ),
+    ]
+    zone_id: Annotated[str, _pattern(re.compile(r"^Z[A-Z0-9]{1,32}$"), "must be a Route 53 hosted zone id")]
 
 
 class EnvironmentConfig(_Model):
     log_retention_days: int = 7
     services: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    domain: DomainConfig | None = None
 
     @model_validator(mode="after")
     def _retention(self) -> EnvironmentConfig:
@@ -138,9 +152,23 @@ class ThrottleConfig(_Model):
     burst: Annotated[int, _range(0, 1_000_000, " requests")]
 
 
+class AuthorizerConfig(_Model):
+    """The Lambda REQUEST authorizer (payload 2.0, simple responses) of routes whose service has ``auth``."""
+
+    service: str
+    handler: Handler
+    ttl: Annotated[int, _range(0, 3600, " s")] = 0  # 0: no caching, the authorizer sees every request
+    identity_sources: list[str] = Field(default_factory=list)  # e.g. "$request.header.Authorization"
+
+
+DEFAULT_AUTHORIZER = AuthorizerConfig(service="gateway", handler="gateway.authorizer.handler")
+
+
 class ApiConfig(_Model):
     cors: CorsConfig | None = None
     throttle: ThrottleConfig | None = None
+    # Default: the `gateway` service's gateway.authorizer.handler, when a Lambda service named gateway exists.
+    authorizer: AuthorizerConfig | None = None
 
 
 class HealthCheck(_Model):
@@ -177,26 +205,20 @@ class Schedule(_Model):
     def _one_expression(self) -> Schedule:
         if (self.rate is None) == (self.cron is None):
             raise PydanticCustomError("schedule", "give exactly one of rate or cron", {})
-        if self.rate is not None:
-            m = RATE_RE.fullmatch(self.rate)
-            if not m or (m["n"] == "1") == m["unit"].endswith("s"):
-                raise PydanticCustomError(
-                    "schedule",
-                    'rate must be "N unit": unit minute|hour|day when N is 1, minutes|hours|days otherwise '
-                    "(EventBridge rate expressions; got {got!r})",
-                    {"got": self.rate},
-                )
-        if self.cron is not None and len(self.cron.split()) != 6:
-            raise PydanticCustomError(
-                "schedule",
-                "cron must have 6 fields: minutes hours day-of-month month day-of-week year (EventBridge; got {got!r})",
-                {"got": self.cron},
-            )
+        try:
+            schedules.parse(self.expression)
+        except schedules.ScheduleError as exc:
+            raise PydanticCustomError("schedule", "{problem} (EventBridge schedule expressions)", {"problem": str(exc)})
         return self
 
     @property
     def expression(self) -> str:
         return f"rate({self.rate})" if self.rate is not None else f"cron({self.cron})"
+
+    @property
+    def key(self) -> str:
+        """The schedule's name: ``name``, else its handler's module (``worker.sweeper.handler`` -> ``sweeper``)."""
+        return self.name or self.handler.rsplit(".", 2)[-2].replace("_", "-")
 
 
 class _ServiceBase(_Model):
@@ -215,6 +237,7 @@ class LambdaService(_ServiceBase):
     timeout: Annotated[int, _range(1, 900, " s")] = 30
     reserved_concurrency: Annotated[int, _range(0, 1000)] | None = None
     arch: Literal["arm64", "x86_64"] | None = None
+    package: Literal["zip", "image"] = "zip"  # how AWS gets the code: a .zip, or a container image in ECR
     consumes: list[Consumer] = Field(default_factory=list)
     schedules: list[Schedule] = Field(default_factory=list)
 
@@ -350,6 +373,20 @@ class Stack:
     def log_retention_days(self) -> int:
         env = self.environments.get(self.env)
         return env.log_retention_days if env else 7
+
+    @property
+    def authorizer(self) -> AuthorizerConfig | None:
+        """The authorizer of protected routes: ``[api] authorizer``, else the gateway service's, if there is one."""
+        if self.api.authorizer is not None:
+            return self.api.authorizer
+        gateway = self.services.get(DEFAULT_AUTHORIZER.service)
+        return DEFAULT_AUTHORIZER if isinstance(gateway, LambdaService) else None
+
+    @property
+    def domain(self) -> DomainConfig | None:
+        """The HTTP API's custom domain in this environment, if one is declared."""
+        env = self.environments.get(self.env)
+        return env.domain if env else None
 
 
 # --------------------------------------------------------------------------------------------------- errors
@@ -597,6 +634,7 @@ def check_stack(stack: Stack, envs: list[str]) -> list[Problem]:
             problems += _check_lambda(stack, name, svc)
         else:
             problems += _check_container(name, svc)
+    problems += _check_deployable(stack, envs)
     return problems
 
 
@@ -682,6 +720,13 @@ def _check_service_uses(stack: Stack, name: str, uses: dict[str, Any]) -> list[P
 
 def _check_lambda(stack: Stack, name: str, svc: LambdaService) -> list[Problem]:
     problems: list[Problem] = []
+    seen_schedules: set[str] = set()
+    for i, schedule in enumerate(svc.schedules):
+        if schedule.key in seen_schedules:
+            problems.append(
+                Problem(f"services.{name}.schedules[{i}]", f"two schedules are named {schedule.key!r}; give one a name")
+            )
+        seen_schedules.add(schedule.key)
     for i, consumer in enumerate(svc.consumes):
         where = f"services.{name}.consumes[{i}].queue"
         queue = stack.queues.get(consumer.queue)
@@ -720,3 +765,100 @@ def _check_container(name: str, svc: ContainerService) -> list[Problem]:
     if svc.health.timeout > svc.health.interval:
         problems.append(Problem(f"{where}.health.timeout", "must not exceed health.interval"))
     return problems
+
+
+# --------------------------------------------------------------------------------------------------- deployable
+
+# Names `stratus infra` derives from a service's or a resource's ``<project>-<env>-<name>``, with the AWS limit
+# each must fit: ``validate`` refuses a manifest whose Terraform AWS would refuse.
+DERIVED_SUFFIXES: dict[str, tuple[str, str]] = {
+    "authorizer": ("-authorizer", "lambda"),  # the authorizer's own function
+    "async_dlq": ("-async-dlq", "queue"),  # dead-letter queue of a service's asynchronous invocations
+    "ecr_access_role": ("-ecr-access", "iam_role"),  # App Runner's role to pull from ECR
+    "execution_role": ("-execution", "iam_role"),  # ECS task execution role
+    "infrastructure_role": ("-infrastructure", "iam_role"),  # ECS Express infrastructure role
+    "monitoring_role": ("-monitoring", "iam_role"),  # RDS enhanced monitoring role
+}
+# App Runner's auto scaling configuration is named after its service, and has a shorter limit.
+APPRUNNER_AUTOSCALING_LIMIT = (32, "App Runner auto scaling configuration names are at most 32 characters")
+
+
+def _check_deployable(stack: Stack, envs: list[str]) -> list[Problem]:
+    """What AWS would refuse in the Terraform of a manifest that is otherwise valid."""
+    problems = _check_authorizer(stack)
+    for name, svc in stack.services.items():
+        where = f"services.{name}"
+        if not naming.SERVICE_NAME_RE.fullmatch(name):
+            continue
+        if isinstance(svc, LambdaService):
+            problems += _check_derived(stack, envs, where, name, "async_dlq")
+            for i, consumer in enumerate(svc.consumes):
+                fn = f"{name}-{consumer.queue}-consumer"  # naming.consumer_function_name without the prefix
+                problems += _check_limit(stack, envs, f"{where}.consumes[{i}]", fn, naming.NAME_LIMITS["lambda"])
+            for i, schedule in enumerate(svc.schedules):
+                fn = f"{name}-{schedule.key}"  # naming.schedule_function_name; its EventBridge rule (64) too
+                problems += _check_limit(stack, envs, f"{where}.schedules[{i}]", fn, naming.NAME_LIMITS["lambda"])
+        elif svc.kind == "apprunner":
+            problems += _check_limit(stack, envs, where, name, APPRUNNER_AUTOSCALING_LIMIT)
+            problems += _check_derived(stack, envs, where, name, "ecr_access_role")
+        else:
+            problems += _check_derived(stack, envs, where, name, "execution_role")
+            problems += _check_derived(stack, envs, where, name, "infrastructure_role")
+    authorizer = stack.authorizer
+    if authorizer is not None and isinstance(stack.services.get(authorizer.service), LambdaService):
+        problems += _check_derived(stack, envs, "api.authorizer", authorizer.service, "authorizer")
+    for name, queue in stack.queues.items():
+        if queue.fifo and naming.RESOURCE_NAME_RE.fullmatch(name):
+            limit = naming.NAME_LIMITS["queue"]
+            problems += _check_limit(stack, envs, f"queues.{name}", f"{name}-dlq.fifo", limit)
+    for name in stack.databases:
+        if "_" in name:
+            rule = "RDS DB identifiers allow only letters, digits and hyphens; rename without '_'"
+            problems.append(Problem(f"databases.{name}", rule))
+        elif naming.RESOURCE_NAME_RE.fullmatch(name):
+            problems += _check_derived(stack, envs, f"databases.{name}", name, "monitoring_role")
+    return problems
+
+
+def _check_authorizer(stack: Stack) -> list[Problem]:
+    problems: list[Problem] = []
+    authorizer = stack.authorizer
+    explicit = stack.api.authorizer
+    if explicit is not None:
+        target = stack.services.get(explicit.service)
+        if target is None:
+            declared = ", ".join(sorted(stack.services)) or "none"
+            problems.append(
+                Problem("api.authorizer.service", f"no service named {explicit.service!r} (declared: {declared})")
+            )
+        elif not isinstance(target, LambdaService):
+            problems.append(
+                Problem("api.authorizer.service", f"{explicit.service!r} is a {target.kind} service; "
+                        "API Gateway authorizers are Lambda functions")
+            )  # fmt: skip
+        if explicit.ttl and not explicit.identity_sources:
+            problems.append(
+                Problem("api.authorizer.identity_sources", "caching (ttl > 0) needs at least one identity source, "
+                        'e.g. ["$request.header.Authorization"] (API Gateway keys the cache on them)')
+            )  # fmt: skip
+    if authorizer is None:
+        for name, svc in stack.services.items():
+            if svc.auth != "none":
+                problems.append(
+                    Problem(f"services.{name}.auth", f"{svc.auth!r} needs an authorizer: declare [api] authorizer = "
+                            '{ service = "...", handler = "..." } or a Lambda service named gateway')
+                )  # fmt: skip
+    return problems
+
+
+def _check_derived(stack: Stack, envs: list[str], where: str, name: str, what: str) -> list[Problem]:
+    suffix, limit_key = DERIVED_SUFFIXES[what]
+    return _check_limit(stack, envs, where, name + suffix, naming.NAME_LIMITS[limit_key])
+
+
+def _check_limit(stack: Stack, envs: list[str], where: str, name: str, limit: tuple[int, str]) -> list[Problem]:
+    size, rule = limit
+    full = naming.resource_name(stack.project.name, max(envs, key=len), name)
+    if len(full) > size:
+        return [Problem(where, f"{full!r} is {len(full)} characters: {rule}; use a shorter name")]
+    return []

@@ -145,11 +145,11 @@ def test_every_problem_is_reported_at_once_with_table_and_field(tmp_path: Path) 
         ),
         (
             '[services.api]\nkind = "lambda"\npath = "/"\nschedules = [{ rate = "1 minutes", handler = "a.b" }]',
-            "services.api.schedules.0: rate must be",
+            "services.api.schedules.0: rate(1 minutes): use minute when the value is 1",
         ),
         (
             '[services.api]\nkind = "lambda"\npath = "/"\nschedules = [{ cron = "0 12 * * ?", handler = "a.b" }]',
-            "services.api.schedules.0: cron must have 6 fields",
+            "services.api.schedules.0: cron(0 12 * * ?): cron needs 6 fields",
         ),
         (
             '[services.api]\nkind = "ecs-express"\npath = "/"\ncpu = 512\nmemory = 512',

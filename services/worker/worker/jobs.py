@@ -280,6 +280,30 @@ class JobStore:
             {":retrying": {"S": RETRYING}, ":error": {"S": error}},
         )
 
+    def dead_letter(self, job_id: str, reason: str) -> bool:
+        """Mark a job whose message reached the DLQ ``failed``, unless it already finished."""
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table_name,
+                Key={"job_id": {"S": job_id}},
+                UpdateExpression="SET #status = :failed, #error = :error, updated_at = :now",
+                ConditionExpression="#status IN (:queued, :running, :retrying)",
+                ExpressionAttributeNames={"#status": "status", "#error": "error"},
+                ExpressionAttributeValues={
+                    ":failed": {"S": FAILED},
+                    ":queued": {"S": QUEUED},
+                    ":running": {"S": RUNNING},
+                    ":retrying": {"S": RETRYING},
+                    ":error": {"S": reason},
+                    ":now": {"S": _iso(self.clock())},
+                },
+            )
+        except Exception as exc:
+            if _conditional_check_failed(exc):
+                return False
+            raise
+        return True
+
     def fail_unqueued(self, job_id: str, reason: str) -> bool:
         """Mark a job that could not be enqueued ``failed``, if it is still ``queued``."""
         try:

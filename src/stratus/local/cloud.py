@@ -35,6 +35,7 @@ from stratus.local.httpapi.throttle import TokenBucket
 from stratus.local.invoke_api import InvokeApi
 from stratus.local.postgres import LocalPostgres
 from stratus.local.runtime.function import FunctionConfig, LambdaFunction
+from stratus.local.scheduler import ScheduledRule
 from stratus.local.sqs_source import SqsEventSource
 
 if TYPE_CHECKING:
@@ -95,6 +96,7 @@ class LocalCloud:
         self.functions: dict[str, LambdaFunction] = {}
         self.containers: dict[str, ContainerProcess] = {}
         self.sources: dict[str, SqsEventSource] = {}
+        self.rules: dict[str, ScheduledRule] = {}
         self.server: _Server | None = None
         self._serve_task: asyncio.Task[None] | None = None
         self._sockets: list[socket.socket] = []
@@ -105,6 +107,8 @@ class LocalCloud:
         for name, svc in stack.lambdas():
             for consumer in svc.consumes:
                 sink.register(f"{name}/{consumer.queue}")
+            for schedule in svc.schedules:
+                sink.register(f"{name}/{schedule.key}")
 
     @property
     def invoke_port(self) -> int:
@@ -217,6 +221,21 @@ class LocalCloud:
                     max_pollers=function.max_environments,
                     sink=self.sink,
                 )
+            for schedule in svc.schedules:
+                key = f"{name}/{schedule.key}"
+                function_name = naming.schedule_function_name(project, env, name, schedule.key)
+                function = self._function(
+                    name, svc, function_name=function_name, handler=schedule.handler, source=key, endpoints=endpoints
+                )
+                self.functions[key] = function
+                self.rules[key] = ScheduledRule(
+                    rule=function_name,
+                    expression=schedule.expression,
+                    function=function,
+                    region=stack.project.region,
+                    account_id=ACCOUNT_ID,
+                    sink=self.sink,
+                )
         for name, csvc in stack.containers():
             self.containers[name] = ContainerProcess(
                 name,
@@ -322,6 +341,7 @@ class LocalCloud:
             "aws": self.aws.endpoint,
             "databases": self.postgres.urls(),
             "functions": {name: f.config.name for name, f in self.functions.items()},
+            "schedules": {key: rule.schedule.expression for key, rule in self.rules.items()},
             "containers": {name: c.url for name, c in self.containers.items()},
         }
         (self.state_dir / "dev.json").write_text(json.dumps(state, indent=2) + "\n")
@@ -337,7 +357,9 @@ class LocalCloud:
                 await asyncio.wait_for(self._serve_task, 5)
         for sock in self._sockets:
             sock.close()
-        await asyncio.gather(*(s.stop() for s in self.sources.values()), return_exceptions=True)
+        await asyncio.gather(
+            *(s.stop() for s in self.sources.values()), *(r.stop() for r in self.rules.values()), return_exceptions=True
+        )
         await asyncio.gather(
             *(f.close() for f in self.functions.values()),
             *(c.stop() for c in self.containers.values()),
