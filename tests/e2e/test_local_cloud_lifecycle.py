@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -148,5 +149,59 @@ def test_an_unhealthy_container_is_restarted_and_routed_again(tmp_path: Path) ->
                 break
             assert time.monotonic() < deadline + 10, stack.output()
             time.sleep(0.1)
+    finally:
+        stack.stop()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, stack: DevStack) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, stack.output()[-4000:]
+        time.sleep(0.05)
+
+
+def test_saving_a_handler_reloads_only_its_service(tmp_path: Path) -> None:
+    # GIVEN a running stack with two Lambda services
+    root = make_lab(tmp_path, databases=False)
+    stack = DevStack(root)
+    try:
+        lab_pid = stack.client.get("/lab/echo").json()["pid"]
+        slow_pid = stack.client.get("/slow/echo").json()["pid"]
+        # WHEN the lab service's code changes
+        handler = root / "services" / "lab" / "lab" / "main.py"
+        handler.write_text(handler.read_text().replace('"slept"', '"slept anew"'))
+        saved = time.monotonic()
+        # THEN within a second or so the next lab invocation cold-starts on the new code
+        wait_until(lambda: stack.client.get("/lab/sleep?s=0").text == "slept anew", 5, stack)
+        assert time.monotonic() - saved < 3
+        assert stack.client.get("/lab/echo").json()["pid"] != lab_pid
+        # `slow` runs the same code from the same directory, so it reloaded too; `single` did not serve yet
+        assert "lab: code changed, reloading" in stack.logs()
+        assert stack.client.get("/slow/echo").json()["pid"] != slow_pid
+    finally:
+        stack.stop()
+
+
+def test_a_service_added_to_the_manifest_is_routed_without_a_restart(tmp_path: Path) -> None:
+    root = make_lab(tmp_path, databases=False)
+    stack = DevStack(root)
+    try:
+        assert stack.client.get("/extra/bare").status_code == 404
+        manifest = root / "stratus.toml"
+        # WHEN a service and a queue are declared while the stack runs
+        manifest.write_text(
+            manifest.read_text()
+            + '\n[services.extra]\nkind = "lambda"\npath = "/extra"\nsource = "services/lab"\n'
+            + 'handler = "lab.main.handler"\nuses = { later = "send" }\n\n[queues.later]\n'
+        )
+        # THEN it is routed, and what it uses is provisioned
+        wait_until(lambda: stack.client.get("/extra/bare").status_code == 200, 10, stack)
+        env = stack.client.get("/extra/echo").json()["env"]
+        assert env["AWS_LAMBDA_FUNCTION_NAME"] == "lab-dev-extra"
+        assert stack.client.get("/lab/bare").status_code == 200
+        # AND an invalid edit is reported and changes nothing
+        manifest.write_text(manifest.read_text().replace('path = "/extra"', 'path = "/lab"'))
+        wait_until(lambda: "stratus.toml not applied" in stack.logs(), 10, stack)
+        assert stack.client.get("/extra/bare").status_code == 200
     finally:
         stack.stop()

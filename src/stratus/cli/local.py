@@ -35,6 +35,7 @@ def dev(
         int, typer.Option(help="Execution environments per function when no reserved concurrency is set.")
     ] = 8,
     access_log: Annotated[bool, typer.Option(help="Log every API request.")] = True,
+    reload: Annotated[bool, typer.Option(help="Reload a service when its code or stratus.toml changes.")] = True,
 ) -> None:
     """Run the whole stack locally: HTTP API, Lambdas, containers, AWS and PostgreSQL."""
     from stratus.local.cloud import DevOptions, run
@@ -42,7 +43,12 @@ def dev(
 
     stack = load_stack(env=env)
     options = DevOptions(
-        port=port, invoke_port=invoke_port, fresh=fresh, max_environments=max_environments, access_log=access_log
+        port=port,
+        invoke_port=invoke_port,
+        fresh=fresh,
+        max_environments=max_environments,
+        access_log=access_log,
+        reload=reload,
     )
     _run_async(run(stack, options, LogSink(), _print_ready))
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import httpx
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from stratus import naming
 from stratus.errors import LocalCloudError
@@ -110,14 +111,15 @@ class LocalAws:
             base = {"MessageRetentionPeriod": str(queue.message_retention)}
             if queue.fifo:
                 base["FifoQueue"] = "true"
-            dlq_url = sqs.create_queue(
-                QueueName=naming.dlq_name(stack.project.name, stack.env, name) + suffix,
-                Attributes={**base, "MessageRetentionPeriod": "1209600"},
-            )["QueueUrl"]
+            dlq_url = _ensure_queue(
+                sqs, naming.dlq_name(stack.project.name, stack.env, name) + suffix,
+                {**base, "MessageRetentionPeriod": "1209600"},
+            )  # fmt: skip
             dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-            url = sqs.create_queue(
-                QueueName=stack.resource_name(name) + suffix,
-                Attributes={
+            url = _ensure_queue(
+                sqs,
+                stack.resource_name(name) + suffix,
+                {
                     **base,
                     "VisibilityTimeout": str(queue.visibility_timeout),
                     "DelaySeconds": str(queue.delay_seconds),
@@ -126,7 +128,7 @@ class LocalAws:
                         {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(queue.max_receive_count)}
                     ),
                 },
-            )["QueueUrl"]
+            )
             arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
             out.queue_urls[name], out.dlq_urls[name], out.queue_arns[name] = url, dlq_url, arn
 
@@ -138,24 +140,42 @@ class LocalAws:
             if table.range_key:
                 keys.append({"AttributeName": table.range_key, "KeyType": "RANGE"})
                 attrs.append({"AttributeName": table.range_key, "AttributeType": table.range_key_type})
-            dynamodb.create_table(
-                TableName=table_name, KeySchema=keys, AttributeDefinitions=attrs, BillingMode="PAY_PER_REQUEST"
-            )
+            out.tables[name] = table_name
+            try:
+                dynamodb.create_table(
+                    TableName=table_name, KeySchema=keys, AttributeDefinitions=attrs, BillingMode="PAY_PER_REQUEST"
+                )
+            except dynamodb.exceptions.ResourceInUseException:  # provisioned before (a manifest reload)
+                continue
             if table.ttl_attribute:
                 dynamodb.update_time_to_live(
                     TableName=table_name,
                     TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
                 )
-            out.tables[name] = table_name
 
         s3 = self.client("s3")
         for name, bucket in stack.buckets.items():
             bucket_name = stack.resource_name(name)
-            if self.region == "us-east-1":
-                s3.create_bucket(Bucket=bucket_name)
-            else:
-                s3.create_bucket(Bucket=bucket_name, CreateBucketConfiguration={"LocationConstraint": self.region})
+            try:
+                if self.region == "us-east-1":
+                    s3.create_bucket(Bucket=bucket_name)
+                else:
+                    s3.create_bucket(Bucket=bucket_name, CreateBucketConfiguration={"LocationConstraint": self.region})
+            except s3.exceptions.BucketAlreadyOwnedByYou:  # provisioned before (a manifest reload)
+                pass
             if bucket.versioning:
                 s3.put_bucket_versioning(Bucket=bucket_name, VersioningConfiguration={"Status": "Enabled"})
             out.buckets[name] = bucket_name
         return out
+
+
+def _ensure_queue(sqs: Any, name: str, attributes: dict[str, str]) -> str:
+    """Create the queue, or bring an existing one (a manifest reload) to these attributes."""
+    try:
+        return str(sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("QueueAlreadyExists", "QueueNameExists"):
+            raise
+    url = str(sqs.get_queue_url(QueueName=name)["QueueUrl"])
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={k: v for k, v in attributes.items() if k != "FifoQueue"})
+    return url

@@ -1,9 +1,14 @@
-"""``stratus dev``: the local cloud's parts, started in order, reported ready, and all stopped together.
+"""``stratus dev``: the local cloud's parts, started in order, reported ready, changed live, stopped together.
 
 Order: the API ports are bound first (a port in use fails before anything starts); then the embedded AWS
 (provisioned) and PostgreSQL; then the services (one warm execution environment per Lambda, so an import
-error shows at start; each container started and health-checked); then the HTTP API and the Lambda Invoke
-API start answering. ``.stratus/dev.json`` tells other commands (``stratus invoke``, tests) where things are.
+error shows at start; each container started and health-checked; event sources and schedules); then the
+HTTP API and the Lambda Invoke API start answering. ``.stratus/dev.json`` tells other commands
+(``stratus invoke``, ``stratus trigger``, tests) where things are.
+
+While it runs, :meth:`LocalCloud.reload_code` replaces one service's environments (new code) and
+:meth:`LocalCloud.reload_manifest` applies an edited ``stratus.toml``: new resources are provisioned, new
+services start and are routed, removed ones stop, changed ones are rebuilt; the rest keep running.
 """
 
 from __future__ import annotations
@@ -14,7 +19,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import string
 import time
 from dataclasses import dataclass, field
@@ -23,28 +27,27 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import uvicorn
 
-from stratus import naming
 from stratus.local import processes
-from stratus.local.aws import ACCOUNT_ID, LocalAws, Provisioned
-from stratus.local.containers import ContainerProcess
-from stratus.local.environ import Endpoints, lambda_environ, service_environ
-from stratus.local.gateway import ApiIdentity, HttpApi, HttpProxyIntegration, Integration, LambdaIntegration
+from stratus.local.aws import ACCOUNT_ID, LocalAws
+from stratus.local.environ import Endpoints
+from stratus.local.gateway import ApiIdentity, HttpApi, Integration
 from stratus.local.httpapi.cors import CorsConfig
 from stratus.local.httpapi.routes import RouteTable, service_routes
 from stratus.local.httpapi.throttle import TokenBucket
 from stratus.local.invoke_api import InvokeApi
 from stratus.local.postgres import LocalPostgres
-from stratus.local.runtime.function import FunctionConfig, LambdaFunction
-from stratus.local.scheduler import ScheduledRule
-from stratus.local.sqs_source import SqsEventSource
+from stratus.local.units import ServiceUnit, UnitFactory
+from stratus.manifest import ManifestError, load_stack
 
 if TYPE_CHECKING:
+    import socket
+
     from stratus.local.gateway import Receive, Scope, Send
     from stratus.local.logs import LogSink
-    from stratus.manifest import LambdaService, Stack
+    from stratus.local.runtime.function import LambdaFunction
+    from stratus.manifest import Stack
 
 STATE_DIR = ".stratus"
-READY_TIMEOUT_S = 60.0
 
 
 @dataclass
@@ -55,6 +58,7 @@ class DevOptions:
     fresh: bool = False
     max_environments: int = 8
     access_log: bool = True
+    reload: bool = True
 
 
 @dataclass
@@ -92,23 +96,18 @@ class LocalCloud:
         self.sink = sink
         self.state_dir = stack.root / STATE_DIR
         self.aws = LocalAws(sink, stack.project.region)
-        self.postgres = LocalPostgres(self.state_dir, sorted(stack.databases))
-        self.functions: dict[str, LambdaFunction] = {}
-        self.containers: dict[str, ContainerProcess] = {}
-        self.sources: dict[str, SqsEventSource] = {}
-        self.rules: dict[str, ScheduledRule] = {}
+        self.postgres = LocalPostgres(self.state_dir, [])
+        self.units: dict[str, ServiceUnit] = {}
+        self.functions: dict[str, LambdaFunction] = {}  # every function of every unit, shared with the Invoke API
+        self.api: HttpApi | None = None
         self.server: _Server | None = None
         self._serve_task: asyncio.Task[None] | None = None
         self._sockets: list[socket.socket] = []
-        self._http: httpx.AsyncClient | None = None
+        self._http = httpx.AsyncClient(limits=httpx.Limits(max_connections=256, max_keepalive_connections=64))
+        self._changes = asyncio.Lock()
         self.api_id = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(10))
         for name in ("api", "aws", "postgres", *stack.services):
             sink.register(name)
-        for name, svc in stack.lambdas():
-            for consumer in svc.consumes:
-                sink.register(f"{name}/{consumer.queue}")
-            for schedule in svc.schedules:
-                sink.register(f"{name}/{schedule.key}")
 
     @property
     def invoke_port(self) -> int:
@@ -132,10 +131,29 @@ class LocalCloud:
             processes.bind(self.options.host, self.invoke_port, "the Lambda Invoke API"),
         ]
         self.state_dir.mkdir(exist_ok=True)
-        provisioned, _ = await asyncio.gather(self._start_aws(), self.postgres.start(fresh=self.options.fresh))
+        await asyncio.gather(
+            self.aws.start(), self.postgres.add(sorted(self.stack.databases), fresh=self.options.fresh)
+        )
+        factory = await self._factory(self.stack)
         ready.lines.append(("aws", self.aws.endpoint, self._resource_summary()))
         for name, server in self.postgres.servers.items():
             ready.lines.append((f"postgres {name}", server.url, "ready"))
+        for name in self.stack.services:
+            self.units[name] = factory.build(name)
+        self._index_functions()
+        self.api = self._http_api()
+        await self._start_api()
+        for lines in await asyncio.gather(*(unit.start(self.api_url) for unit in self.units.values())):
+            ready.lines.extend(lines)
+        ready.lines.append(("api", self.api_url, "HTTP API (payload 2.0)"))
+        ready.lines.append(("invoke", self.invoke_url, "Lambda Invoke API"))
+        ready.seconds = time.perf_counter() - started
+        self._write_state()
+        return ready
+
+    async def _factory(self, stack: Stack) -> UnitFactory:
+        """Provision what ``stack`` declares (idempotent) and return a factory of its services' units."""
+        provisioned = await self.aws.provision(stack)
         endpoints = Endpoints(
             aws=self.aws.endpoint,
             invoke=self.invoke_url,
@@ -143,18 +161,16 @@ class LocalCloud:
             provisioned=provisioned,
             databases=self.postgres.urls(),
         )
-        self._create_services(endpoints)
-        await self._start_api()
-        ready.lines.extend(await self._warm_services())
-        ready.lines.append(("api", self.api_url, "HTTP API (payload 2.0)"))
-        ready.lines.append(("invoke", self.invoke_url, "Lambda Invoke API"))
-        ready.seconds = time.perf_counter() - started
-        self._write_state()
-        return ready
-
-    async def _start_aws(self) -> Provisioned:
-        await self.aws.start()
-        return await self.aws.provision(self.stack)
+        identity = ApiIdentity(self.api_id, ACCOUNT_ID, stack.project.region, self.options.port)
+        return UnitFactory(
+            stack=stack,
+            endpoints=endpoints,
+            identity=identity,
+            sink=self.sink,
+            http=self._http,
+            sqs_client=lambda: self.aws.client("sqs"),
+            max_environments=self.options.max_environments,
+        )
 
     def _resource_summary(self) -> str:
         counts = [
@@ -165,104 +181,19 @@ class LocalCloud:
         parts = [f"{n} {what}{'s' * (n != 1)}" for n, what in counts if n]
         return ", ".join(parts) or "no resources declared"
 
-    def _function(
-        self, name: str, svc: LambdaService, *, function_name: str, handler: str, source: str, endpoints: Endpoints
-    ) -> LambdaFunction:
-        stack = self.stack
-        task_root = stack.service_dir(name)
-        config = FunctionConfig(
-            name=function_name,
-            source=source,
-            handler=handler,
-            task_root=task_root,
-            memory=svc.memory,
-            timeout=svc.timeout,
-            reserved_concurrency=svc.reserved_concurrency,
-            environ=lambda_environ(
-                stack, name, svc, function=function_name, handler=handler, task_root=task_root, endpoints=endpoints
-            ),
-            arn=f"arn:aws:lambda:{stack.project.region}:{ACCOUNT_ID}:function:{function_name}",
-            log_group=f"/aws/lambda/{function_name}",
-        )
-        return LambdaFunction(config, self.sink, max_environments=self.options.max_environments)
+    def _index_functions(self) -> None:
+        self.functions.clear()
+        for unit in self.units.values():
+            self.functions.update(unit.functions)
 
-    def _create_services(self, endpoints: Endpoints) -> None:
-        stack = self.stack
-        project, env = stack.project.name, stack.env
-        for name, svc in stack.lambdas():
-            self.functions[name] = self._function(
-                name,
-                svc,
-                function_name=stack.resource_name(name),
-                handler=stack.handler(name),
-                source=name,
-                endpoints=endpoints,
-            )
-            for consumer in svc.consumes:
-                key = f"{name}/{consumer.queue}"
-                function = self._function(
-                    name,
-                    svc,
-                    function_name=naming.consumer_function_name(project, env, name, consumer.queue),
-                    handler=consumer.handler,
-                    source=key,
-                    endpoints=endpoints,
-                )
-                self.functions[key] = function
-                self.sources[key] = SqsEventSource(
-                    client_factory=lambda: self.aws.client("sqs"),
-                    queue_url=endpoints.provisioned.queue_urls[consumer.queue],
-                    queue_arn=endpoints.provisioned.queue_arns[consumer.queue],
-                    region=stack.project.region,
-                    function=function,
-                    batch_size=consumer.batch_size,
-                    batching_window=consumer.batching_window,
-                    visibility_timeout=stack.queues[consumer.queue].visibility_timeout,
-                    max_pollers=function.max_environments,
-                    sink=self.sink,
-                )
-            for schedule in svc.schedules:
-                key = f"{name}/{schedule.key}"
-                function_name = naming.schedule_function_name(project, env, name, schedule.key)
-                function = self._function(
-                    name, svc, function_name=function_name, handler=schedule.handler, source=key, endpoints=endpoints
-                )
-                self.functions[key] = function
-                self.rules[key] = ScheduledRule(
-                    rule=function_name,
-                    expression=schedule.expression,
-                    function=function,
-                    region=stack.project.region,
-                    account_id=ACCOUNT_ID,
-                    sink=self.sink,
-                )
-        for name, csvc in stack.containers():
-            self.containers[name] = ContainerProcess(
-                name,
-                command=stack.command(name),
-                cwd=stack.service_dir(name),
-                environ=service_environ(stack, name, endpoints),
-                health=csvc.health,
-                sink=self.sink,
-            )
+    def _routes(self) -> tuple[RouteTable, dict[str, Integration]]:
+        routes = []
+        for name, unit in self.units.items():
+            routes.extend(service_routes(name, unit.spec.path))
+        return RouteTable(routes), {name: unit.integration for name, unit in self.units.items()}
 
     def _http_api(self) -> HttpApi:
-        stack = self.stack
-        identity = ApiIdentity(self.api_id, ACCOUNT_ID, stack.project.region, self.options.port)
-        self._http = httpx.AsyncClient(limits=httpx.Limits(max_connections=256, max_keepalive_connections=64))
-        integrations: dict[str, Integration] = {}
-        routes = []
-        for name, svc in stack.services.items():
-            routes.extend(service_routes(name, svc.path))
-            if name in self.functions:
-                integrations[name] = LambdaIntegration(
-                    self.functions[name], identity, svc.integration_timeout, self.sink
-                )
-            else:
-                integrations[name] = HttpProxyIntegration(
-                    self.containers[name], svc.path, svc.integration_timeout, self._http
-                )
-        api = stack.api
+        api = self.stack.api
         cors = None
         if api.cors is not None:
             c = api.cors
@@ -275,8 +206,9 @@ class LocalCloud:
                 allow_credentials=c.allow_credentials,
             )
         throttle = TokenBucket(api.throttle.rate, api.throttle.burst) if api.throttle else None
+        routes, integrations = self._routes()
         return HttpApi(
-            routes=RouteTable(routes),
+            routes=routes,
             integrations=integrations,
             sink=self.sink,
             cors=cors,
@@ -285,8 +217,9 @@ class LocalCloud:
         )
 
     async def _start_api(self) -> None:
+        assert self.api is not None
         invoke = InvokeApi(self.functions, self.sink, self.stack.project.region, ACCOUNT_ID)
-        app = _PortDispatch({self.options.port: self._http_api(), self.invoke_port: invoke})
+        app = _PortDispatch({self.options.port: self.api, self.invoke_port: invoke})
         config = uvicorn.Config(
             app,
             lifespan="off",
@@ -303,36 +236,9 @@ class LocalCloud:
                 self._serve_task.result()
             await asyncio.sleep(0.01)
 
-    async def _warm_services(self) -> list[tuple[str, str, str]]:
-        for container in self.containers.values():
-            container.start()
-
-        async def warm(name: str, function: LambdaFunction) -> tuple[str, str, str]:
-            ok = await function.warm()
-            status = "warm" if ok else "INIT FAILED: requests get 500 until the code is fixed"
-            return name, f"{self.api_url}{self.stack.services[name].path}", f"lambda, {status}"
-
-        async def healthy(name: str, container: ContainerProcess) -> tuple[str, str, str]:
-            ok = await container.wait_healthy(READY_TIMEOUT_S)
-            status = "healthy" if ok else f"NOT HEALTHY ({container.restarts} restarts; see its log)"
-            return (
-                name,
-                f"{self.api_url}{self.stack.services[name].path}",
-                f"{self.stack.services[name].kind}, {status}",
-            )
-
-        jobs = [warm(n, f) for n, f in self.functions.items() if n in self.stack.services]
-        jobs += [healthy(n, c) for n, c in self.containers.items()]
-        lines = list(await asyncio.gather(*jobs))
-        for key, source in self.sources.items():
-            source.start()
-            queue = key.split("/", 1)[1]
-            lines.append(
-                (key, self.stack.resource_name(queue), f"SQS event source -> {source.function.config.handler}")
-            )
-        return lines
-
     def _write_state(self) -> None:
+        rules = {key: rule.schedule.expression for unit in self.units.values() for key, rule in unit.rules.items()}
+        containers = {name: u.container.url for name, u in self.units.items() if u.container is not None}
         state = {
             "pid": os.getpid(),
             "env": self.stack.env,
@@ -340,11 +246,57 @@ class LocalCloud:
             "invoke": self.invoke_url,
             "aws": self.aws.endpoint,
             "databases": self.postgres.urls(),
-            "functions": {name: f.config.name for name, f in self.functions.items()},
-            "schedules": {key: rule.schedule.expression for key, rule in self.rules.items()},
-            "containers": {name: c.url for name, c in self.containers.items()},
+            "functions": {key: f.config.name for key, f in self.functions.items()},
+            "schedules": rules,
+            "containers": containers,
         }
         (self.state_dir / "dev.json").write_text(json.dumps(state, indent=2) + "\n")
+
+    # ---------------------------------------------------------------------------------------- changes
+
+    async def reload_code(self, services: list[str]) -> None:
+        """Replace the environments of ``services`` (their code changed); the others are untouched."""
+        async with self._changes:
+            for name in services:
+                unit = self.units.get(name)
+                if unit is not None:
+                    self.sink.write("stratus", f"{name}: code changed, reloading")
+                    await unit.reload()
+
+    async def reload_manifest(self) -> bool:
+        """Apply an edited stratus.toml; an invalid one is reported and changes nothing."""
+        async with self._changes:
+            try:
+                stack = load_stack(self.stack.root, env=self.stack.env)
+            except ManifestError as exc:
+                for problem in exc.problems:
+                    self.sink.write("stratus", f"stratus.toml not applied: {problem.render()}")
+                return False
+            await self.postgres.add(sorted(set(stack.databases) - set(self.postgres.servers)), fresh=False)
+            factory = await self._factory(stack)
+            old, self.stack = self.stack, stack
+            for name in [n for n in self.units if n not in stack.services or self._changed(old, stack, n)]:
+                self.sink.write("stratus", f"{name}: {'changed' if name in stack.services else 'removed'}")
+                await self.units.pop(name).stop()
+            started = [name for name in stack.services if name not in self.units]
+            for name in started:
+                self.units[name] = factory.build(name)
+            self._index_functions()
+            assert self.api is not None
+            self.api.routes, self.api.integrations = self._routes()
+            for lines in await asyncio.gather(*(self.units[name].start(self.api_url) for name in started)):
+                for part, where, status in lines:
+                    self.sink.write("stratus", f"{part}: {where} ({status})")
+            self._write_state()
+            return True
+
+    @staticmethod
+    def _changed(old: Stack, new: Stack, name: str) -> bool:
+        return (
+            old.services.get(name) != new.services.get(name)
+            or old.bindings(name) != new.bindings(name)
+            or old.project != new.project
+        )
 
     # -------------------------------------------------------------------------------------------- stop
 
@@ -357,40 +309,40 @@ class LocalCloud:
                 await asyncio.wait_for(self._serve_task, 5)
         for sock in self._sockets:
             sock.close()
-        await asyncio.gather(
-            *(s.stop() for s in self.sources.values()), *(r.stop() for r in self.rules.values()), return_exceptions=True
-        )
-        await asyncio.gather(
-            *(f.close() for f in self.functions.values()),
-            *(c.stop() for c in self.containers.values()),
-            return_exceptions=True,
-        )
-        if self._http is not None:
-            await self._http.aclose()
+        await asyncio.gather(*(unit.stop() for unit in self.units.values()), return_exceptions=True)
+        await self._http.aclose()
         await asyncio.gather(self.aws.stop(), self.postgres.stop(), return_exceptions=True)
         with contextlib.suppress(OSError):
             (self.state_dir / "dev.json").unlink()
 
 
 async def run(stack: Stack, options: DevOptions, sink: LogSink, on_ready: Any) -> None:
-    """Start the local cloud, call ``on_ready(readiness)``, and run until SIGINT or SIGTERM."""
+    """Start the local cloud, call ``on_ready(cloud, readiness)``, and run until SIGINT or SIGTERM."""
+    from stratus.local.reloader import Reloader
+
     cloud = LocalCloud(stack, options, sink)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    reloader: Reloader | None = None
     try:
         starting = asyncio.create_task(cloud.start())
         stopped = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({starting, stopped}, return_when=asyncio.FIRST_COMPLETED)
         if starting in done:
             on_ready(cloud, starting.result())
+            if options.reload:
+                reloader = Reloader(cloud)
+                reloader.start()
             await stopped
         else:
             starting.cancel()
             await asyncio.gather(starting, return_exceptions=True)
     finally:
         sink.write("stratus", "stopping…")
+        if reloader is not None:
+            await reloader.stop()
         await cloud.stop()
         sink.flush()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -58,6 +58,7 @@ class ContainerProcess:
         self._became_healthy = asyncio.Event()
         self._supervisor: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self._restart_requested = False
 
     @property
     def url(self) -> str:
@@ -75,7 +76,8 @@ class ContainerProcess:
         return self.healthy
 
     async def restart(self) -> None:
-        """Replace the process (new code): the supervisor starts a fresh one and health-checks it."""
+        """Replace the process (new code): the supervisor starts a fresh one at once and health-checks it."""
+        self._restart_requested = True
         if self.process is not None:
             await processes.stop(self.process)
 
@@ -117,6 +119,9 @@ class ContainerProcess:
                 await asyncio.gather(pump, return_exceptions=True)
                 if self._stopping.is_set():
                     return
+                if self._restart_requested:  # new code: no backoff, not counted as a failure
+                    self._restart_requested = False
+                    continue
                 self.restarts += 1
                 self.sink.write(self.name, f"{reason}; restarting (restart #{self.restarts})")
                 if time.monotonic() - started < 10:

@@ -130,10 +130,17 @@ class LocalPostgres:
     """All of the stack's databases."""
 
     def __init__(self, state_dir: Path, names: list[str]) -> None:
+        self.state_dir = state_dir
         self.servers = {name: PostgresServer(name, (state_dir / "postgres" / name).resolve()) for name in names}
 
     async def start(self, *, fresh: bool) -> None:
         await asyncio.gather(*(asyncio.to_thread(s.start, fresh=fresh) for s in self.servers.values()))
+
+    async def add(self, names: list[str], *, fresh: bool) -> None:
+        """Start a server for each of ``names`` (databases declared since the others started)."""
+        new = [PostgresServer(name, (self.state_dir / "postgres" / name).resolve()) for name in names]
+        self.servers.update({server.name: server for server in new})
+        await asyncio.gather(*(asyncio.to_thread(s.start, fresh=fresh) for s in new))
 
     async def stop(self) -> None:
         with contextlib.suppress(Exception):
