@@ -33,6 +33,7 @@ async def spawn(
     cwd: str | os.PathLike[str] | None = None,
     stdin: int | None = asyncio.subprocess.DEVNULL,
     merge_stderr: bool = True,
+    pass_fds: tuple[int, ...] = (),
 ) -> asyncio.subprocess.Process:
     """Start ``argv`` in its own process group, tied to this process's life; output is piped."""
     return await asyncio.create_subprocess_exec(
@@ -44,6 +45,7 @@ async def spawn(
         stderr=asyncio.subprocess.STDOUT if merge_stderr else asyncio.subprocess.PIPE,
         start_new_session=True,
         preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        pass_fds=pass_fds,
     )
 
 

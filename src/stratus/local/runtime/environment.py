@@ -11,9 +11,11 @@ import asyncio
 import contextlib
 import json
 import signal
+import socket
+import struct
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from stratus.local import processes
@@ -57,12 +59,18 @@ class Environment:
         environ: Mapping[str, str],
         log: LogFn,
         on_exit: Callable[[Environment], None],
+        argv: Sequence[str] | None = None,
     ) -> None:
         self.handler = handler
         self.task_root = task_root
         self.environ = environ
         self.log = log
         self.on_exit = on_exit
+        # What starts the runtime client; the handler is appended. Default: awslambdaric in this interpreter,
+        # with the invoke loop over a Unix socket (see stratus.local.runtime.bootstrap); a given argv runs an
+        # unmodified runtime client against the HTTP Runtime API.
+        self.fast = not argv
+        self.argv: tuple[str, ...] = tuple(argv) if argv else (sys.executable, "-m", "stratus.local.runtime.bootstrap")
         self.process: asyncio.subprocess.Process | None = None
         self.server: asyncio.Server | None = None
         self.current: Invocation | None = None
@@ -76,6 +84,7 @@ class Environment:
         self._tasks: list[asyncio.Task[None]] = []
         self._memory_mb = 0
         self._memory_read_at = 0.0
+        self._channel: asyncio.BaseTransport | None = None
 
     @property
     def alive(self) -> bool:
@@ -90,9 +99,20 @@ class Environment:
         self.server, port = await serve(self)
         environ = {**self.environ, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}"}
         started = time.perf_counter()
-        self.process = await processes.spawn(
-            [sys.executable, "-m", "awslambdaric", self.handler], env=environ, cwd=self.task_root
-        )
+        pass_fds: tuple[int, ...] = ()
+        if self.fast:
+            mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            environ["STRATUS_RUNTIME_FD"] = str(theirs.fileno())
+            pass_fds = (theirs.fileno(),)
+        try:
+            self.process = await processes.spawn(
+                [*self.argv, self.handler], env=environ, cwd=self.task_root, pass_fds=pass_fds
+            )
+        finally:
+            if self.fast:
+                theirs.close()
+        if self.fast:
+            self._channel, _ = await loop.create_unix_connection(lambda: FrameChannel(self), sock=mine)
         self._tasks = [
             asyncio.create_task(self._pump_output()),
             asyncio.create_task(self._watch_exit()),
@@ -123,6 +143,9 @@ class Environment:
         if self.server is not None:
             self.server.close()
             self.server = None
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
 
     # ---------------------------------------------------------------------------------------- invocation
 
@@ -168,6 +191,11 @@ class Environment:
         if self.current is None or self.current.request_id != request_id:
             return False
         return self._finish(outcome)
+
+    def socket_result(self, request_id: str, outcome: Outcome, deliver: Callable[[Invocation], None]) -> None:
+        """A result over the socket: the runtime then waits for its next event without asking."""
+        if self.invocation_result(request_id, outcome):
+            self.next_invocation(deliver)
 
     def init_error(self, body: bytes, error_type: str | None) -> None:
         if self._ready is not None and not self._ready.done():
@@ -232,3 +260,53 @@ class Environment:
         except OSError:
             pass
         return 0
+
+
+class FrameChannel(asyncio.Protocol):
+    """The local cloud's end of the runtime's Unix socket (frames: see stratus.local.runtime.bootstrap)."""
+
+    HEADER = struct.Struct("!II")
+
+    def __init__(self, env: Environment) -> None:
+        self.env = env
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+
+    def deliver(self, invocation: Invocation) -> None:
+        if self.transport is None or self.transport.is_closing():
+            return
+        context = invocation.client_context or ""
+        header = (
+            f"{invocation.request_id}\t{invocation.deadline_ms}\t{invocation.function_arn}\t"
+            f"{invocation.trace_id}\t{context}"
+        ).encode()
+        self.transport.write(self.HEADER.pack(len(header), len(invocation.payload)) + header + invocation.payload)
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self.buffer
+        buffer += data
+        size = self.HEADER.size
+        while len(buffer) >= size:
+            header_size, body_size = self.HEADER.unpack_from(buffer)
+            end = size + header_size + body_size
+            if len(buffer) < end:
+                return
+            header = bytes(buffer[size : size + header_size]).decode()
+            body = bytes(buffer[size + header_size : end])
+            del buffer[:end]
+            self._dispatch(header, body)
+
+    def _dispatch(self, header: str, body: bytes) -> None:
+        kind, _, rest = header.partition("\t")
+        if kind == "N":
+            self.env.next_invocation(self.deliver)
+        elif kind in ("R", "E"):
+            request_id, _, detail = rest.partition("\t")
+            outcome = Outcome(body) if kind == "R" else Outcome(body, detail or "Unhandled")
+            self.env.socket_result(request_id, outcome, self.deliver)

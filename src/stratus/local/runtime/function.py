@@ -56,6 +56,7 @@ class FunctionConfig:
     environ: Mapping[str, str]
     arn: str
     log_group: str
+    runtime_argv: tuple[str, ...] | None = None  # starts the runtime client (handler appended); None: awslambdaric here
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +179,7 @@ class LambdaFunction:
             environ=self.config.environ,
             log=self._log,
             on_exit=self._exited,
+            argv=self.config.runtime_argv,
         )
         try:
             await env.start(max(INIT_LIMIT_S, float(self.config.timeout)))
