@@ -226,6 +226,7 @@ class LocalCloud:
             access_log=False,
             log_level="warning",
             server_header=False,
+            proxy_headers=False,  # the source IP is the connection's, never a client-sent X-Forwarded-For
             http="httptools",
             timeout_keep_alive=30,
         )
