@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -63,6 +64,15 @@ class DevStack:
 
     def logs(self) -> str:
         return self.out_path.read_text()
+
+    def wait_log(self, pattern: str, timeout: float = 10.0) -> str:
+        """The log once a line matches ``pattern`` (a regex): logs are written in batches, a moment later."""
+        deadline = time.monotonic() + timeout
+        while not re.search(pattern, logs := self.logs()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no log line matches {pattern!r} after {timeout} s:\n{logs[-3000:]}")
+            time.sleep(0.02)
+        return logs
 
     def state(self) -> dict[str, object]:
         return dict(json.loads((self.root / ".stratus" / "dev.json").read_text()))

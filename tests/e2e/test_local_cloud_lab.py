@@ -112,9 +112,8 @@ def test_a_failing_handler_gets_awss_500_and_the_next_request_works(lab: DevStac
 def test_a_crash_is_reported_as_lambda_reports_it(lab: DevStack) -> None:
     lab.client.get("/lab/exit")
     lab.client.get("/lab/segv")
-    logs = lab.logs()
-    assert "Error: Runtime exited with error: exit status 1" in logs
-    assert "Error: Runtime exited with error: signal: segmentation fault" in logs
+    lab.wait_log("Error: Runtime exited with error: exit status 1")
+    lab.wait_log("Error: Runtime exited with error: signal: segmentation fault")
 
 
 def test_a_handler_past_its_timeout_is_stopped_and_logged_as_lambda_does(lab: DevStack) -> None:
@@ -123,7 +122,7 @@ def test_a_handler_past_its_timeout_is_stopped_and_logged_as_lambda_does(lab: De
     response = lab.client.get("/lab/sleep?s=5")
     # THEN the API answers 500 after about 2 s and the log says so as Lambda does
     assert response.status_code == 500
-    assert re.search(r"Task timed out after 2\.\d\d seconds", lab.logs())
+    lab.wait_log(r"Task timed out after 2\.\d\d seconds")
     assert echo(lab)["event"]
 
 
@@ -135,7 +134,7 @@ def test_an_integration_past_its_timeout_gets_503(lab: DevStack) -> None:
 
 def test_start_end_and_report_lines_are_logged_with_init_duration_on_cold_start(lab: DevStack) -> None:
     request_id = echo(lab)["request_id"]
-    logs = lab.logs()
+    logs = lab.wait_log(f"REPORT RequestId: {request_id}")
     assert f"START RequestId: {request_id} Version: $LATEST" in logs
     assert f"END RequestId: {request_id}" in logs
     report = re.search(rf"REPORT RequestId: {request_id}\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\t"
@@ -181,8 +180,7 @@ def test_a_service_that_fails_to_import_gets_500_and_its_traceback_is_logged_onc
         response = lab.client.get("/broken/anything")
         assert response.status_code == 500
         assert response.json() == {"message": "Internal Server Error"}
-    logs = lab.logs()
-    assert logs.count("No module named 'this_module_does_not_exist'") >= 1
+    logs = lab.wait_log("No module named 'this_module_does_not_exist'")
     assert logs.count("Runtime.ImportModuleError: Unable to import module 'broken.main'") == 1
     assert echo(lab)["event"]  # the rest of the stack is untouched
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -57,7 +56,7 @@ def test_a_job_is_accepted_queued_and_processed_by_the_consumer(stack: DevStack)
         assert time.monotonic() < deadline, job
         time.sleep(0.2)
     assert job["status"] == "succeeded" and job["result"] == 6
-    assert re.search(r"worker/jobs\s+\| \S+ REPORT RequestId", stack.logs())
+    stack.wait_log(r"worker/jobs\s+\| \S+ REPORT RequestId")
 
 
 def test_the_jobs_queue_has_its_dead_letter_queue(stack: DevStack) -> None:
