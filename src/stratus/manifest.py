@@ -221,9 +221,18 @@ class Schedule(_Model):
         return self.name or self.handler.rsplit(".", 2)[-2].replace("_", "-")
 
 
+class RateLimit(_Model):
+    """A route's rate-limit policy: at most ``requests`` per ``period`` seconds per principal (user, API key
+    or, for anonymous calls, source IP), counted by the gateway in its ``rate_limits`` table."""
+
+    requests: Annotated[int, _range(1, 1_000_000, " requests")]
+    period: Annotated[int, _range(1, 86400, " s")] = 60
+
+
 class _ServiceBase(_Model):
     path: RoutePath
     auth: Literal["none", "api_key", "token"] = "none"
+    rate_limit: RateLimit | None = None
     env: dict[str, str] = Field(default_factory=dict)
     uses: dict[str, str] = Field(default_factory=dict)
     source: str | None = None
@@ -272,9 +281,27 @@ class Table(_Model):
     ttl_attribute: str | None = None
 
 
+S3_EVENTS = (
+    "s3:ObjectCreated:*", "s3:ObjectCreated:Put", "s3:ObjectCreated:Post", "s3:ObjectCreated:Copy",
+    "s3:ObjectCreated:CompleteMultipartUpload", "s3:ObjectRemoved:*", "s3:ObjectRemoved:Delete",
+    "s3:ObjectRemoved:DeleteMarkerCreated",
+)  # fmt: skip
+
+
+class BucketNotification(_Model):
+    """S3 -> Lambda: ``events`` on keys matching ``prefix``/``suffix`` invoke ``handler`` of ``service``."""
+
+    service: str
+    handler: Handler
+    events: list[Literal[S3_EVENTS]] = Field(default_factory=lambda: ["s3:ObjectCreated:*"])  # type: ignore[valid-type]
+    prefix: str = ""
+    suffix: str = ""
+
+
 class Bucket(_Model):
     versioning: bool = False
     expire_days: Annotated[int, _range(1, 36500, " days")] | None = None
+    notify: list[BucketNotification] = Field(default_factory=list)
 
 
 class Database(_Model):
@@ -368,6 +395,14 @@ class Stack:
                 access = "send-receive" if prior and prior.access != "receive" else "receive"
                 out[consumer.queue] = Binding("queue", consumer.queue, access)
         return sorted(out.values(), key=lambda b: (b.kind, b.name))
+
+    def route_auth(self) -> dict[str, str]:
+        """Route path -> auth mode of every service: the gateway authorizer's ``STRATUS_ROUTE_AUTH`` (as JSON)."""
+        return {svc.path: svc.auth for svc in self.services.values()}
+
+    def route_rate_limits(self) -> dict[str, dict[str, int]]:
+        """Route path -> ``{"requests", "period"}`` of every service with a ``rate_limit``: ``STRATUS_RATE_LIMITS``."""
+        return {svc.path: svc.rate_limit.model_dump() for svc in self.services.values() if svc.rate_limit is not None}
 
     @property
     def log_retention_days(self) -> int:
@@ -629,6 +664,12 @@ def check_stack(stack: Stack, envs: list[str]) -> list[Problem]:
     """Cross-table rules: what no single table can know."""
     problems: list[Problem] = []
     problems += _check_names(stack, envs)
+    for bucket_name, bucket in stack.buckets.items():
+        for i, notification in enumerate(bucket.notify):
+            target = stack.services.get(notification.service)
+            if not isinstance(target, LambdaService):
+                what = "no such service" if target is None else f"{notification.service!r} is not a Lambda service"
+                problems.append(Problem(f"buckets.{bucket_name}.notify[{i}].service", f"{what}: S3 notifies Lambdas"))
     for name, svc in stack.services.items():
         if isinstance(svc, LambdaService):
             problems += _check_lambda(stack, name, svc)

@@ -78,3 +78,8 @@ def consumer_function_name(project: str, env: str, service: str, queue: str) -> 
 def schedule_function_name(project: str, env: str, service: str, schedule: str) -> str:
     """The Lambda function a schedule of ``service`` runs."""
     return f"{resource_name(project, env, service)}-{schedule}"
+
+
+def notification_function_name(project: str, env: str, service: str, bucket: str) -> str:
+    """The Lambda function of ``service`` that ``bucket``'s notifications invoke."""
+    return f"{resource_name(project, env, service)}-{bucket}-events"

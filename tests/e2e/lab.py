@@ -187,6 +187,12 @@ def handler(event, context):
 
 def web(event, context):
     return {"statusCode": 200, "body": "ok"}
+
+
+def on_upload(event, context):
+    with open(os.environ["DELIVERIES"], "a") as log:
+        for record in event["Records"]:
+            log.write(json.dumps({"s3": record, "function": context.function_name}) + "\\n")
 """
 
 
@@ -215,6 +221,14 @@ def make_queue_lab(root: Path, *, batch_size: int = 10, batching_window: int = 0
             [queues.tasks]
             visibility_timeout = 2
             max_receive_count = 2
+
+            [buckets.uploads]
+            [[buckets.uploads.notify]]
+            service = "consumer"
+            handler = "consumer.main.on_upload"
+            events = ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
+            prefix = "in/"
+            suffix = ".txt"
             """
         )
     )

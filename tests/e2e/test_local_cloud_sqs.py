@@ -98,3 +98,32 @@ def test_only_the_reported_failures_return_to_the_queue(qlab: DevStack) -> None:
 
 def _peek(client: Any, url: str) -> list[dict[str, Any]]:
     return list(client.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", []))
+
+
+def test_s3_notifications_invoke_the_function_with_awss_event_after_the_put(qlab: DevStack) -> None:
+    s3 = boto3.client(
+        "s3", endpoint_url=str(qlab.state()["aws"]), region_name="us-east-1", aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )  # fmt: skip
+    # WHEN objects are put under and outside the notification's filters, and one is deleted
+    s3.put_object(Bucket="qlab-dev-uploads", Key="in/red flower.txt", Body=b"hello")
+    s3.put_object(Bucket="qlab-dev-uploads", Key="out/skip.txt", Body=b"x")
+    s3.put_object(Bucket="qlab-dev-uploads", Key="in/skip.bin", Body=b"x")
+    s3.delete_object(Bucket="qlab-dev-uploads", Key="in/red flower.txt")
+
+    def notified() -> list[dict[str, Any]]:
+        return [d for d in deliveries(qlab) if "s3" in d]
+
+    wait_for(lambda: len(notified()) >= 2, 15, "two S3 notifications", qlab)
+    time.sleep(0.5)
+    # THEN only the matching key was notified, created then removed, in AWS's record format
+    created, removed = notified()
+    assert [created["s3"]["eventName"], removed["s3"]["eventName"]] == ["ObjectCreated:Put", "ObjectRemoved:Delete"]
+    record = created["s3"]
+    assert record["eventSource"] == "aws:s3" and record["eventVersion"] == "2.1"
+    assert record["s3"]["bucket"]["name"] == "qlab-dev-uploads"
+    assert record["s3"]["bucket"]["arn"] == "arn:aws:s3:::qlab-dev-uploads"
+    assert record["s3"]["object"]["key"] == "in/red+flower.txt"
+    assert record["s3"]["object"]["size"] == 5
+    assert {"userIdentity", "requestParameters", "responseElements"} <= set(record)
+    assert created["function"] == "qlab-dev-consumer-uploads-events"

@@ -44,9 +44,10 @@ class Provisioned:
 class LocalAws:
     """Starts, provisions and stops the moto server."""
 
-    def __init__(self, sink: LogSink, region: str) -> None:
+    def __init__(self, sink: LogSink, region: str, invoke_url: str = "") -> None:
         self.sink = sink
         self.region = region
+        self.invoke_url = invoke_url  # where S3 notifications invoke Lambda functions
         self.port = 0
         self.process: asyncio.subprocess.Process | None = None
         self._pump: asyncio.Task[None] | None = None
@@ -69,7 +70,7 @@ class LocalAws:
     async def start(self, timeout: float = 20.0) -> None:
         self.port = processes.free_port()
         # moto must not inherit AWS_* settings: an AWS_PROFILE naming a missing profile breaks every request.
-        env = processes.clean_environ({"MOTO_ACCOUNT_ID": ACCOUNT_ID})
+        env = processes.clean_environ({"MOTO_ACCOUNT_ID": ACCOUNT_ID, "STRATUS_INVOKE_URL": self.invoke_url})
         self.process = await processes.spawn(
             [sys.executable, "-m", "stratus.local.aws_server", "-H", "127.0.0.1", "-p", str(self.port)], env=env
         )
@@ -165,6 +166,10 @@ class LocalAws:
                 pass
             if bucket.versioning:
                 s3.put_bucket_versioning(Bucket=bucket_name, VersioningConfiguration={"Status": "Enabled"})
+            s3.put_bucket_notification_configuration(
+                Bucket=bucket_name,
+                NotificationConfiguration={"LambdaFunctionConfigurations": _notifications(stack, name, self.region)},
+            )
             out.buckets[name] = bucket_name
         return out
 
@@ -179,3 +184,21 @@ def _ensure_queue(sqs: Any, name: str, attributes: dict[str, str]) -> str:
     url = str(sqs.get_queue_url(QueueName=name)["QueueUrl"])
     sqs.set_queue_attributes(QueueUrl=url, Attributes={k: v for k, v in attributes.items() if k != "FifoQueue"})
     return url
+
+
+def _notifications(stack: Stack, bucket: str, region: str) -> list[dict[str, Any]]:
+    out = []
+    for i, notification in enumerate(stack.buckets[bucket].notify):
+        function = naming.notification_function_name(stack.project.name, stack.env, notification.service, bucket)
+        rules = [{"Name": "prefix", "Value": notification.prefix}] if notification.prefix else []
+        if notification.suffix:
+            rules.append({"Name": "suffix", "Value": notification.suffix})
+        config: dict[str, Any] = {
+            "Id": f"{notification.service}-{i}",
+            "LambdaFunctionArn": f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{function}",
+            "Events": list(notification.events),
+        }
+        if rules:
+            config["Filter"] = {"Key": {"FilterRules": rules}}
+        out.append(config)
+    return out

@@ -7,14 +7,23 @@ Run as ``python -m stratus.local.aws_server --port N`` (moto's own console scrip
   action runs under one lock here, which makes each request atomic, as in AWS.
 - Responses are written with TCP_NODELAY: ``http.server`` sends headers and body in separate writes, and
   Nagle's algorithm with delayed ACKs would add tens of milliseconds to calls.
+- S3 -> Lambda notifications: moto accepts the configuration but delivers to its own Lambda backend and
+  swallows every error, so nothing happens (feasibility.md §1d). Here each notification moto matches
+  (events, prefix and suffix filters) is completed to AWS's event shape and handed to a background thread
+  that invokes the function asynchronously (``Event``) through the local cloud's Invoke API
+  (``STRATUS_INVOKE_URL``): outside the PutObject request, as in AWS.
 - The werkzeug request log is silenced (one line per AWS call would drown the stack's own logs).
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import logging
+import os
+import queue
 import threading
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -39,10 +48,40 @@ def _no_nagle() -> None:
     MotoRequestHandler.disable_nagle_algorithm = True
 
 
+def _deliver_s3_notifications(invoke_url: str) -> None:
+    import httpx
+    import moto.s3.notifications
+
+    from stratus.events import s3 as s3_events
+
+    outbox: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
+
+    def invoke(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
+        outbox.put((fn_arn, s3_events.complete(event_body)))
+
+    def sender() -> None:
+        with httpx.Client(base_url=invoke_url, timeout=10) as client:
+            while True:
+                arn, event = outbox.get()
+                try:
+                    client.post(
+                        f"/2015-03-31/functions/{urllib.parse.quote(arn, safe='')}/invocations",
+                        content=json.dumps(event).encode(),
+                        headers={"X-Amz-Invocation-Type": "Event", "Content-Type": "application/json"},
+                    ).raise_for_status()
+                except httpx.HTTPError as exc:
+                    print(f"S3 notification to {arn} not delivered: {exc}", flush=True)
+
+    moto.s3.notifications._invoke_awslambda = invoke
+    threading.Thread(target=sender, name="s3-notifications", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     _serialise_dynamodb()
     _no_nagle()
+    if os.environ.get("STRATUS_INVOKE_URL"):
+        _deliver_s3_notifications(os.environ["STRATUS_INVOKE_URL"])
     from moto import server
 
     server.main(argv)

@@ -4,6 +4,9 @@ Lines written while the event loop runs are buffered and written out together ev
 logs three lines an invocation; a write per line cost a sixth of the local cloud's CPU under load);
 outside a loop, or with ``buffered=False``, each line goes out at once. On a terminal each
 source gets its own colour. The hot path uses plain string operations, not rich.
+
+With ``log_dir``, each source's lines are also copied (without colour) to ``<log_dir>/<source>.log``,
+emptied when the sink first writes to it: what ``stratus logs SERVICE`` reads.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from pathlib import Path
 from typing import TextIO
 
 _COLOURS = ("36", "35", "33", "32", "34", "96", "95", "93", "92", "94")
@@ -21,7 +25,14 @@ FLUSH_INTERVAL_S = 0.02
 class LogSink:
     """Writes ``<time> <source> | [<request id>] <line>`` lines to a stream."""
 
-    def __init__(self, stream: TextIO | None = None, *, colour: bool | None = None, buffered: bool = True) -> None:
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        *,
+        colour: bool | None = None,
+        buffered: bool = True,
+        log_dir: Path | None = None,
+    ) -> None:
         self.stream = stream or sys.stdout
         self.colour = self.stream.isatty() if colour is None else colour
         self.buffered = buffered
@@ -30,6 +41,9 @@ class LogSink:
         self._pending: list[str] = []
         self._second = -1
         self._stamp = ""
+        self.log_dir = log_dir
+        self._copies: list[tuple[str, str]] = []
+        self._files: dict[str, TextIO] = {}
 
     def register(self, source: str) -> None:
         """Announce a source up front so the prefixes line up."""
@@ -52,6 +66,8 @@ class LogSink:
             self._second, self._stamp = now, time.strftime("%H:%M:%S", time.localtime(now))
         rid = f"{request_id[:8]} " if request_id else ""
         self._pending.append(f"{self._stamp} {self._prefix(source)}{rid}{line.rstrip()}\n")
+        if self.log_dir is not None:
+            self._copies.append((source, f"{self._stamp} {rid}{line.rstrip()}\n"))
         if len(self._pending) > 1:
             return  # a flush is already scheduled
         if self.buffered:
@@ -69,3 +85,29 @@ class LogSink:
             self.stream.flush()
         except (BrokenPipeError, ValueError):  # the reader went away; logs are best effort
             pass
+        if self._copies:
+            self._write_copies()
+
+    def _write_copies(self) -> None:
+        copies, self._copies = self._copies, []
+        touched = set()
+        for source, text in copies:
+            handle = self._files.get(source)
+            if handle is None and self.log_dir is not None:
+                try:
+                    self.log_dir.mkdir(parents=True, exist_ok=True)
+                    handle = self._files[source] = (self.log_dir / f"{source}.log").open("w", encoding="utf-8")
+                except OSError:  # a copy is best effort too
+                    continue
+            if handle is not None:
+                handle.write(text)
+                touched.add(handle)
+        for handle in touched:
+            handle.flush()
+
+    def close(self) -> None:
+        """Write what is pending and close the per-source copies."""
+        self.flush()
+        for handle in self._files.values():
+            handle.close()
+        self._files.clear()

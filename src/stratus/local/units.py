@@ -122,7 +122,19 @@ class UnitFactory:
         )
         self._add_consumers(unit, name, svc)
         self._add_schedules(unit, name, svc)
+        self._add_notified(unit, name, svc)
         return unit
+
+    def _add_notified(self, unit: ServiceUnit, name: str, svc: LambdaService) -> None:
+        """One function per bucket whose notifications invoke this service (S3 invokes it asynchronously)."""
+        project, env = self.stack.project.name, self.stack.env
+        for bucket_name, bucket in self.stack.buckets.items():
+            for notification in bucket.notify:
+                if notification.service != name:
+                    continue
+                key = f"{name}/{bucket_name}"
+                function_name = naming.notification_function_name(project, env, name, bucket_name)
+                unit.functions[key] = self._function(name, svc, function_name, notification.handler, key)
 
     def _add_consumers(self, unit: ServiceUnit, name: str, svc: LambdaService) -> None:
         project, env, provisioned = self.stack.project.name, self.stack.env, self.endpoints.provisioned
