@@ -217,8 +217,13 @@ class Schedule(_Model):
 
     @property
     def key(self) -> str:
-        """The schedule's name: ``name``, else its handler's module (``worker.sweeper.handler`` -> ``sweeper``)."""
-        return self.name or self.handler.rsplit(".", 2)[-2].replace("_", "-")
+        """The schedule's name: ``name``, else its handler's function (``worker.jobs.sweep`` -> ``sweep``), or
+        its module when the function is a generic ``handler`` (``worker.sweeper.handler`` -> ``sweeper``)."""
+        if self.name:
+            return self.name
+        parts = self.handler.split(".")
+        chosen = parts[-2] if parts[-1] in ("handler", "lambda_handler", "handle", "main") else parts[-1]
+        return chosen.replace("_", "-")
 
 
 class RateLimit(_Model):

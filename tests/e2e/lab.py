@@ -189,6 +189,12 @@ def web(event, context):
     return {"statusCode": 200, "body": "ok"}
 
 
+def tick(event, context):
+    with open(os.environ["DELIVERIES"], "a") as log:
+        log.write(json.dumps({"scheduled": event, "function": context.function_name}) + "\\n")
+    return {"ticked": True}
+
+
 def on_upload(event, context):
     with open(os.environ["DELIVERIES"], "a") as log:
         for record in event["Records"]:
@@ -211,6 +217,8 @@ def make_queue_lab(root: Path, *, batch_size: int = 10, batching_window: int = 0
             timeout = 2
             env = {{ DELIVERIES = "{root / "deliveries.jsonl"}" }}
             uses = {{ tasks = "send" }}
+
+            schedules = [{{ rate = "1 day", handler = "consumer.main.tick" }}]
 
             [[services.consumer.consumes]]
             queue = "tasks"

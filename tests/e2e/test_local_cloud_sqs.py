@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -127,3 +129,25 @@ def test_s3_notifications_invoke_the_function_with_awss_event_after_the_put(qlab
     assert record["s3"]["object"]["size"] == 5
     assert {"userIdentity", "requestParameters", "responseElements"} <= set(record)
     assert created["function"] == "qlab-dev-consumer-uploads-events"
+
+
+def test_stratus_trigger_fires_a_schedule_now_with_a_scheduled_event(qlab: DevStack) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "stratus", "trigger", "consumer.tick"],
+        cwd=qlab.root, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"ticked": True}
+    assert "REPORT RequestId" in done.stderr
+    (fired,) = [d for d in deliveries(qlab) if "scheduled" in d]
+    event = fired["scheduled"]
+    assert event["detail-type"] == "Scheduled Event" and event["source"] == "aws.events"
+    assert event["resources"] == ["arn:aws:events:us-east-1:123456789012:rule/qlab-dev-consumer-tick"]
+    assert fired["function"] == "qlab-dev-consumer-tick"
+    unknown = subprocess.run(
+        [sys.executable, "-m", "stratus", "trigger", "consumer.nope"],
+        cwd=qlab.root, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert unknown.returncode == 1
+    assert "no schedule 'consumer.nope' in the running stack" in unknown.stderr
+    assert "consumer.tick" in unknown.stderr
