@@ -12,6 +12,7 @@ Run as ``python -m stratus.local.aws_server --port N`` (moto's own console scrip
   (events, prefix and suffix filters) is completed to AWS's event shape and handed to a background thread
   that invokes the function asynchronously (``Event``) through the local cloud's Invoke API
   (``STRATUS_INVOKE_URL``): outside the PutObject request, as in AWS.
+- SQS queues are stored so that their costs do not grow with the backlog (``stratus.local.sqs_store``).
 - The werkzeug request log is silenced (one line per AWS call would drown the stack's own logs).
 """
 
@@ -26,6 +27,8 @@ import threading
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
+
+from stratus.local import sqs_store
 
 
 def _serialise_dynamodb() -> None:
@@ -80,6 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     _serialise_dynamodb()
     _no_nagle()
+    sqs_store.install()
     if os.environ.get("STRATUS_INVOKE_URL"):
         _deliver_s3_notifications(os.environ["STRATUS_INVOKE_URL"])
     from moto import server
