@@ -105,6 +105,7 @@ class LocalCloud:
         self._sockets: list[socket.socket] = []
         self._http = httpx.AsyncClient(limits=httpx.Limits(max_connections=256, max_keepalive_connections=64))
         self._changes = asyncio.Lock()
+        self._depths: asyncio.Task[None] | None = None
         self.api_id = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(10))
         for name in ("api", "aws", "postgres", *stack.services):
             sink.register(name)
@@ -145,6 +146,8 @@ class LocalCloud:
         await self._start_api()
         for lines in await asyncio.gather(*(unit.start(self.api_url) for unit in self.units.values())):
             ready.lines.extend(lines)
+        if self.stack.queues:
+            self._depths = asyncio.create_task(self._report_queue_depths())
         ready.lines.append(("api", self.api_url, "HTTP API (payload 2.0)"))
         ready.lines.append(("invoke", self.invoke_url, "Lambda Invoke API"))
         ready.seconds = time.perf_counter() - started
@@ -253,6 +256,30 @@ class LocalCloud:
         }
         (self.state_dir / "dev.json").write_text(json.dumps(state, indent=2) + "\n")
 
+    async def _report_queue_depths(self, every: float = 2.0) -> None:
+        """Log each queue's depth (waiting, in flight, dead-lettered) whenever it changes."""
+        client = self.aws.client("sqs")
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        last = ""
+
+        def depth(name: str) -> str:
+            url = client.get_queue_url(QueueName=self.stack.resource_name(name))["QueueUrl"]
+            dlq = client.get_queue_url(QueueName=self.stack.resource_name(name) + "-dlq")["QueueUrl"]
+            main = client.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+            dead = client.get_queue_attributes(QueueUrl=dlq, AttributeNames=names[:1])["Attributes"]
+            return f"{name}: {main[names[0]]} waiting, {main[names[1]]} in flight, {dead[names[0]]} in its DLQ"
+
+        self.sink.register("queues")
+        while True:
+            await asyncio.sleep(every)
+            try:
+                line = " · ".join([await asyncio.to_thread(depth, q) for q in sorted(self.stack.queues)])
+            except Exception:  # noqa: S112 - a queue being reprovisioned, or the local AWS stopping
+                continue
+            if line != last:
+                self.sink.write("queues", line)
+                last = line
+
     # ---------------------------------------------------------------------------------------- changes
 
     async def reload_code(self, services: list[str]) -> None:
@@ -303,6 +330,8 @@ class LocalCloud:
 
     async def stop(self) -> None:
         """Stop every part; safe to call after a partial start."""
+        if self._depths is not None:
+            self._depths.cancel()
         if self.server is not None:
             self.server.should_exit = True
         if self._serve_task is not None:
