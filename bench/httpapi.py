@@ -1,0 +1,604 @@
+#!/usr/bin/env python3
+"""HTTP API overhead: one hello app (GET /hello -> {"message": "hello"}) served four ways, measured with wrk.
+
+  a  FastAPI app served directly by uvicorn (its defaults)
+  b  the same app as a Lambda behind `stratus dev` (--stratus-cmd), mounted on /hello
+  c  an equivalent Chalice app under `chalice local`
+  d  the FastAPI app through Mangum behind serverless 3 + serverless-offline 13 (httpApi event)
+
+Targets run one after the other, each in its own session / process group, killed when it is done (also on
+failure, Ctrl-C or SIGTERM). Per target: wait for the first 200 (readiness time), warm up at the highest
+concurrency, then `--repeat` rounds of one wrk run per `--connections` value; medians are reported.
+Prerequisites: bench/setup.sh. Usage: python3 bench/httpapi.py [--only a,c] [--duration 10] ...
+Stdlib only; the table uses rich when it is importable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import json
+import os
+import platform
+import re
+import resource
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+TARGETS = BENCH / "targets"
+WORK = BENCH / ".work"
+PY_VENV = WORK / "py"  # fastapi, uvicorn[standard], mangum: targets a and d
+CHALICE_VENV = WORK / "chalice"
+SLS_DIR = WORK / "sls"
+LOGS = WORK / "logs"
+RESULTS = BENCH / "results"
+
+EXPECTED_BODY = {"message": "hello"}
+READY_TIMEOUT_S = 20.0
+WARMUP_ROUNDS = 8  # at most; see warm_up()
+NAMES = {
+    "a": "uvicorn (FastAPI direct)",
+    "b": "stratus dev (Lambda)",
+    "c": "chalice local",
+    "d": "serverless-offline 13",
+}
+
+
+class Skip(Exception):
+    """A target that cannot run here; the message says why."""
+
+
+@dataclass
+class Target:
+    key: str
+    argv: list[str]
+    cwd: Path
+    url: str
+    env: dict[str, str] = field(default_factory=dict)
+    note: str = ""
+    first_warmup_s: int = 0  # a longer first warm-up round, for targets with slow cold starts
+    nice: int | None = None  # --nice
+
+    def session(self) -> None:
+        """preexec_fn of the server and of wrk, each started in a new session: apply --nice.
+
+        With Linux autogroups, sessions share the CPU equally whatever their processes' nice values; the session's
+        autogroup nice is what ranks it against the other sessions of a shared machine.
+        """
+        if self.nice is not None:
+            with contextlib.suppress(FileNotFoundError):  # kernel without autogroups
+                Path("/proc/self/autogroup").write_text(str(self.nice))
+            os.setpriority(os.PRIO_PROCESS, 0, self.nice)
+
+    @property
+    def name(self) -> str:
+        return NAMES[self.key]
+
+
+# --- targets -----------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def require(path: Path) -> Path:
+    if not path.exists():
+        raise Skip(f"{path.relative_to(REPO)} missing: run bench/setup.sh")
+    return path
+
+
+def target_a(workdir: Path, stratus_cmd: str) -> Target:
+    port = free_port()
+    argv = [str(require(PY_VENV / "bin" / "uvicorn")), "app:app", "--port", str(port)]
+    return Target("a", argv, TARGETS / "hello", f"http://127.0.0.1:{port}/hello")
+
+
+# ============================================================================================================
+# LEAD: adjust to the final stratus.toml format. Everything (b) knows about a Stratus project is here.
+# ============================================================================================================
+def write_stratus_project(root: Path) -> None:
+    """Write a Stratus project serving bench/targets/hello/app.py as a Lambda service mounted on /hello.
+
+    Follows src/stratus/manifest.py as of this writing. API Gateway passes the full path (/hello/hello) to the
+    Lambda; Mangum's api_gateway_base_path strips the mount so the app sees /hello, as in (a). The command
+    runs in this directory with UV_PROJECT set to the repository (unless already set), so `uv run stratus ...`
+    uses the repository's environment (which must have fastapi and mangum, e.g. via stratus-common).
+    """
+    service = root / "services" / "hello"  # the manifest's default source for service "hello"
+    service.mkdir(parents=True)
+    shutil.copy(TARGETS / "hello" / "app.py", service / "app.py")
+    (service / "lambda_function.py").write_text(
+        "from mangum import Mangum\n\nfrom app import app\n\n"
+        'handler = Mangum(app, lifespan="off", api_gateway_base_path="/hello")\n'
+    )
+    (root / "stratus.toml").write_text(
+        "# Generated by bench/httpapi.py\n"
+        "[project]\n"
+        'name = "bench-hello"\n'
+        "\n"
+        "[services.hello]\n"
+        'kind = "lambda"\n'
+        'path = "/hello"\n'
+        'handler = "lambda_function.handler"\n'
+    )
+
+
+def target_b(workdir: Path, stratus_cmd: str) -> Target:
+    port = free_port()
+    project = workdir / "stratus-project"
+    write_stratus_project(project)
+    argv = shlex.split(stratus_cmd.format(port=port))
+    env = {"UV_PROJECT": os.environ.get("UV_PROJECT", str(REPO))}
+    return Target("b", argv, project, f"http://127.0.0.1:{port}/hello/hello", env)
+
+
+def target_c(workdir: Path, stratus_cmd: str) -> Target:
+    port = free_port()
+    chalice = require(CHALICE_VENV / "bin" / "chalice")
+    argv = [str(chalice), "local", "--host", "127.0.0.1", "--port", str(port), "--no-autoreload"]
+    note = (
+        "chalice local (http.server) writes headers and body in two send()s without TCP_NODELAY: every keep-alive"
+        " request stalls ~40 ms on Nagle + delayed ACK, so req/s ~ 23 x connections whatever the app costs"
+    )
+    return Target("c", argv, TARGETS / "chalice", f"http://127.0.0.1:{port}/hello", note=note)
+
+
+def target_d(workdir: Path, stratus_cmd: str) -> Target:
+    port, lambda_port = free_port(), free_port()
+    sls = require(SLS_DIR / "node_modules" / ".bin" / "serverless")
+    require(PY_VENV / "bin" / "python3")
+    shutil.copy(TARGETS / "sls" / "serverless.yml", SLS_DIR)
+    shutil.copy(TARGETS / "hello" / "app.py", SLS_DIR)
+    argv = [str(sls), "offline", "--host", "127.0.0.1", "--httpPort", str(port)]
+    argv += ["--lambdaPort", str(lambda_port), "--noPrependStageInUrl"]
+    env = {
+        "VIRTUAL_ENV": str(PY_VENV),  # serverless-offline's python bridge runs `python3` from $VIRTUAL_ENV/bin
+        "SLS_TELEMETRY_DISABLED": "1",
+        "SLS_NOTIFICATIONS_MODE": "off",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+    }
+    note = "one python process per concurrent invocation, each a cold start (15 s first warm-up round)"
+    # The first round must outlast the 16 concurrent cold starts: a request abandoned when a short round ends keeps
+    # its instance busy, so the next round spawns yet more python processes and the cold starts never settle.
+    return Target("d", argv, SLS_DIR, f"http://127.0.0.1:{port}/hello", env, note, first_warmup_s=15)
+
+
+BUILDERS = {"a": target_a, "b": target_b, "c": target_c, "d": target_d}
+
+
+# --- processes ---------------------------------------------------------------------------------------------
+
+
+def exited(proc: subprocess.Popen[bytes]) -> bool:
+    """Whether the process has exited, without reaping it (its pid stays the group id until stop())."""
+    return os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the server's process group; after 5 s, SIGKILL what is left of it and of the server's other
+    descendants (stratus dev starts its Lambda runtimes in sessions of their own); then reap the leader."""
+    tree = process_tree(proc.pid)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    while (not exited(proc) or still_running(tree)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    for pid in still_running(tree):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    proc.wait()
+
+
+@dataclass(frozen=True)
+class ProcStat:
+    state: str
+    ppid: int
+    start: int  # clock ticks after boot: with the pid, identifies the process
+    cpu_ticks: int  # user + system, its own and its reaped children's
+
+
+def proc_stats() -> dict[int, ProcStat]:
+    stats = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            f = stat.read_text().rsplit(")", 1)[1].split()  # f[0] is field 3 of proc(5), the state
+            stats[int(stat.parent.name)] = ProcStat(f[0], int(f[1]), int(f[19]), sum(map(int, f[11:15])))
+    return stats
+
+
+def process_tree(root: int) -> dict[int, ProcStat]:
+    """`root` and its live descendants, whatever their session or process group."""
+    stats = proc_stats()
+    children: dict[int, list[int]] = {}
+    for pid, st in stats.items():
+        children.setdefault(st.ppid, []).append(pid)
+    tree, todo = {}, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in stats:
+            tree[pid] = stats[pid]
+            todo += children.get(pid, [])
+    return tree
+
+
+def still_running(tree: dict[int, ProcStat]) -> list[int]:
+    now = proc_stats()
+    return [pid for pid, st in tree.items() if pid in now and now[pid].start == st.start and now[pid].state != "Z"]
+
+
+@contextlib.contextmanager
+def running(target: Target, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], float]]:
+    """Start the target in a new process group (output to `log`); yield it with its start time."""
+    with log.open("wb") as out:
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            target.argv,
+            cwd=target.cwd,
+            env={**os.environ, **target.env},
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=target.session,
+        )
+    try:
+        yield proc, started
+    finally:
+        stop(proc)
+
+
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def get(url: str) -> tuple[int, bytes] | None:
+    try:
+        with _opener.open(url, timeout=2) as response:
+            return int(response.status), bytes(response.read())
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+    except OSError:
+        return None
+
+
+def wait_ready(target: Target, proc: subprocess.Popen[bytes], started: float) -> float:
+    """Seconds from process start to the first 200 with the expected body."""
+    while time.monotonic() - started < READY_TIMEOUT_S:
+        if exited(proc):
+            raise Skip("exited before answering")
+        answer = get(target.url)
+        if answer and answer[0] == 200:
+            ready = time.monotonic() - started
+            with contextlib.suppress(ValueError):
+                if json.loads(answer[1]) == EXPECTED_BODY:
+                    return ready
+            raise Skip(f"unexpected body {answer[1][:200]!r}")
+        time.sleep(0.02)
+    raise Skip(f"did not answer 200 on {target.url} within {READY_TIMEOUT_S:.0f} s")
+
+
+# --- load --------------------------------------------------------------------------------------------------
+
+_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def parse_wrk(out: str) -> dict[str, float]:
+    percentiles = {
+        int(p): float(v) * _UNIT_MS[unit]
+        for p, v, unit in re.findall(r"^\s+(\d+)%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.MULTILINE)
+    }
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = int(non_2xx[1]) if non_2xx else 0
+    errors += sum(map(int, socket_errors.groups())) if socket_errors else 0
+    requests = re.search(r"(\d+) requests in", out)
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if not (requests and rps and 50 in percentiles and 99 in percentiles):
+        raise RuntimeError(f"cannot parse wrk output:\n{out}")
+    return {
+        "rps": float(rps[1]),
+        "p50_ms": percentiles[50],
+        "p99_ms": percentiles[99],
+        "requests": int(requests[1]),
+        "errors": errors,
+    }
+
+
+def wrk(target: Target, connections: int, seconds: int) -> dict[str, float]:
+    # One wrk thread: on 2 cores the load generator must leave the other core to the server. Requests slower
+    # than --timeout count as errors, not in the percentiles.
+    argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "--latency", target.url]
+    done = subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
+        check=True,
+        start_new_session=True,
+        preexec_fn=target.session,
+    )
+    return parse_wrk(done.stdout)
+
+
+def warm_up(target: Target, connections: int, seconds: int) -> None:
+    """Run warm-up rounds until one is error-free and within 10% of the previous one's req/s."""
+    previous = None
+    for i in range(WARMUP_ROUNDS):
+        r = wrk(target, connections, max(seconds, target.first_warmup_s) if i == 0 else seconds)
+        if previous and r["errors"] == 0 and r["rps"] >= 0.9 * previous > 0:
+            return
+        previous = r["rps"]
+    say(f"  not steady after {WARMUP_ROUNDS} warm-up rounds; measuring anyway")
+
+
+# CPU accounting, to tell how much of the machine other processes took during a run (the 2 cores may be shared).
+_TICK_S = 1 / os.sysconf("SC_CLK_TCK")
+
+
+def processes_busy_s() -> float:
+    """CPU seconds all processes have used since boot (user, nice, system; not irq/softirq), from /proc/stat."""
+    user, nice, system = map(int, Path("/proc/stat").read_text().split(maxsplit=4)[1:4])
+    return (user + nice + system) * _TICK_S
+
+
+def tree_busy_s(root: int) -> float:
+    """CPU seconds used by a process, its live descendants and their reaped children."""
+    return sum(st.cpu_ticks for st in process_tree(root).values()) * _TICK_S
+
+
+def measured_wrk(target: Target, proc: subprocess.Popen[bytes], connections: int, seconds: int) -> dict[str, float]:
+    """wrk, plus the CPU the server and all other processes (but wrk) used meanwhile, in % of one core."""
+    busy, server, wrk_s, start = processes_busy_s(), tree_busy_s(proc.pid), _children_busy_s(), time.monotonic()
+    r = wrk(target, connections, seconds)
+    wall = time.monotonic() - start
+    server = tree_busy_s(proc.pid) - server
+    others = processes_busy_s() - busy - server - (_children_busy_s() - wrk_s)
+    if r["requests"] == 0:
+        raise RuntimeError(f"no request completed in {seconds} s at c={connections}")
+    return r | {"server_cpu_pct": 100 * server / wall, "others_cpu_pct": max(0.0, 100 * others / wall)}
+
+
+def _children_busy_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # reaped children of this process: the wrk runs
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = LOGS / f"{target.key}.log"
+    with running(target, log) as (proc, started):
+        ready_s = wait_ready(target, proc, started)
+        say(f"  ready in {ready_s:.2f} s; warming up at c={max(args.connections)} (log: {log.relative_to(REPO)})")
+        warm_up(target, max(args.connections), args.warmup)
+        runs: dict[int, list[dict[str, float]]] = {c: [] for c in args.connections}
+        for round_ in range(args.repeat):
+            for c in args.connections:
+                r = measured_wrk(target, proc, c, args.duration)
+                runs[c].append(r)
+                latency = f"p50/p99 {r['p50_ms']:.3f}/{r['p99_ms']:.3f} ms"
+                cpu = f"cpu% server/others {r['server_cpu_pct']:.0f}/{r['others_cpu_pct']:.0f}"
+                say(f"  round {round_ + 1}, c={c}: {r['rps']:.0f} req/s, {latency}, {r['errors']} errors, {cpu}")
+    per_c = {str(c): {**median(rs), "runs": rs} for c, rs in runs.items()}
+    return {"name": target.name, "command": shlex.join(target.argv), "note": target.note, "ready_s": ready_s, **per_c}
+
+
+def median(runs: list[dict[str, float]]) -> dict[str, float]:
+    keys = ("rps", "p50_ms", "p99_ms", "server_cpu_pct", "others_cpu_pct")
+    return {k: statistics.median(r[k] for r in runs) for k in keys} | {"errors": sum(r["errors"] for r in runs)}
+
+
+# --- report ------------------------------------------------------------------------------------------------
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def pip_versions(venv: Path, *packages: str) -> dict[str, str]:
+    python = venv / "bin" / "python"
+    if not python.exists():
+        return {}
+    code = "import importlib.metadata as m, platform, sys\n"
+    code += "print(platform.python_version(), *map(m.version, sys.argv[1:]))"
+    out = subprocess.run([python, "-c", code, *packages], capture_output=True, text=True, timeout=30).stdout
+    return dict(zip(("python", *packages), out.split(), strict=False))
+
+
+def npm_version(package: str) -> str | None:
+    manifest = SLS_DIR / "node_modules" / package / "package.json"
+    return json.loads(manifest.read_text())["version"] if manifest.exists() else None
+
+
+def first_line(*argv: str) -> str | None:
+    with contextlib.suppress(OSError, subprocess.SubprocessError, IndexError):
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        return (done.stdout or done.stderr).splitlines()[0].strip()
+    return None
+
+
+def versions() -> dict[str, Any]:
+    fastapi_stack = ("fastapi", "starlette", "uvicorn", "uvloop", "httptools", "mangum")
+    return {
+        "py": pip_versions(PY_VENV, *fastapi_stack),
+        "chalice": pip_versions(CHALICE_VENV, "chalice"),
+        "sls": {p: npm_version(p) for p in ("serverless", "serverless-offline")} | {"node": first_line("node", "-v")},
+        "wrk": first_line("wrk", "--version"),
+    }
+
+
+def host() -> dict[str, Any]:
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    cpu = re.search(r"^model name\s*:\s*(.*)$", cpuinfo, re.MULTILINE)
+    return {"platform": platform.platform(), "cpus": os.cpu_count(), "cpu": cpu[1] if cpu else platform.processor()}
+
+
+def print_table(results: dict[str, dict[str, Any]], connections: list[int]) -> None:
+    header = ["target", "ready s", "conns", "req/s", "p50 ms", "p99 ms", "errors", "server cpu%", "others cpu%"]
+    rows = []
+    for key, r in results.items():
+        if "skipped" in r:
+            rows.append([f"({key}) {r['name']}", "-", "-", "skipped", *[""] * 5])
+            continue
+        for i, c in enumerate(connections):
+            m = r[str(c)]
+            ready = f"{r['ready_s']:.2f}" if i == 0 else ""
+            name = f"({key}) {r['name']}" if i == 0 else ""
+            figures = [f"{m['rps']:,.0f}", f"{m['p50_ms']:.3f}", f"{m['p99_ms']:.3f}", str(m["errors"])]
+            figures += [f"{m['server_cpu_pct']:.0f}", f"{m['others_cpu_pct']:.0f}"]
+            rows.append([name, ready, str(c), *figures])
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:
+        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+        for row in [header, *rows]:
+            cells = [row[0].ljust(widths[0])] + [cell.rjust(w) for cell, w in zip(row[1:], widths[1:], strict=True)]
+            print("  ".join(cells))
+    else:
+        table = Table(title="hello app, medians")
+        for i, name in enumerate(header):
+            table.add_column(name, justify="left" if i == 0 else "right", no_wrap=True)
+        for row in rows:
+            table.add_row(*row)
+        console = Console()
+        if not console.is_terminal:
+            console.width = 120
+        console.print(table)
+    for key, r in results.items():
+        if r.get("skipped") or r.get("note"):
+            print(f"({key}) {r.get('skipped') or r['note']}")
+
+
+def comparisons(results: dict[str, dict[str, Any]], lo: int, hi: int) -> dict[str, dict[str, float]]:
+    """Per target vs (a): p50 difference at the lowest concurrency, req/s ratio at the highest."""
+    base = results.get("a", {})
+    if str(lo) not in base:
+        return {}
+    out = {}
+    for key, r in results.items():
+        if key != "a" and str(lo) in r:
+            out[key] = {
+                f"p50_delta_ms_c{lo}": r[str(lo)]["p50_ms"] - base[str(lo)]["p50_ms"],
+                f"rps_ratio_c{hi}": r[str(hi)]["rps"] / base[str(hi)]["rps"],
+            }
+    return out
+
+
+def print_comparisons(comps: dict[str, dict[str, float]], lo: int, hi: int) -> None:
+    for key, comp in comps.items():
+        delta, ratio = comp[f"p50_delta_ms_c{lo}"], comp[f"rps_ratio_c{hi}"]
+        line = f"({key}) vs (a): p50 {delta:+.3f} ms at c={lo}, req/s x{ratio:.2f} at c={hi}"
+        if key == "b":
+            verdicts = "OK" if delta < 1 else "MISSED", "OK" if ratio >= 0.6 else "MISSED"
+            line += "   [targets: < 1 ms {}, >= 0.6 {}]".format(*verdicts)
+        print(line)
+
+
+def output_path() -> Path:
+    stem = f"httpapi-{datetime.date.today().isoformat()}"
+    path, n = RESULTS / f"{stem}.json", 1
+    while path.exists():
+        n += 1
+        path = RESULTS / f"{stem}-{n}.json"
+    return path
+
+
+# --- main --------------------------------------------------------------------------------------------------
+
+
+def parse_args() -> argparse.Namespace:
+    def keys(text: str) -> list[str]:
+        chosen = [k.strip() for k in text.split(",") if k.strip()]
+        if not chosen or set(chosen) - set(BUILDERS):
+            raise argparse.ArgumentTypeError(f"choose among {','.join(BUILDERS)}")
+        return sorted(set(chosen))
+
+    def ints(text: str) -> list[int]:
+        return sorted({int(c) for c in text.split(",")})
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--only", type=keys, default=list(BUILDERS), help="targets to run, e.g. a,c (default: all)")
+    p.add_argument("--duration", type=int, default=10, help="seconds per measured wrk run (default 10)")
+    p.add_argument("--connections", type=ints, default=[1, 16], help="concurrency levels (default 1,16)")
+    p.add_argument("--warmup", type=int, default=2, help="seconds per warm-up round (default 2)")
+    p.add_argument("--repeat", type=int, default=3, help="measured rounds, medians reported (default 3)")
+    p.add_argument("--stratus-cmd", default="uv run stratus dev --port {port}", help="(b)'s command, {port} filled in")
+    p.add_argument("--nice", type=int, help="CPU priority of servers and wrk on a shared machine, e.g. -10 (root)")
+    p.add_argument("--output", type=Path, help="results JSON (default bench/results/httpapi-<date>.json)")
+    return p.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
+    if not shutil.which("wrk"):
+        say("wrk not found: run bench/setup.sh")
+        return 2
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # KeyboardInterrupt: the servers get stopped
+        signal.signal(sig, signal.default_int_handler)
+
+    results: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="stratus-bench-") as tmp:
+        for key in args.only:
+            say(f"({key}) {NAMES[key]}")
+            try:
+                target = BUILDERS[key](Path(tmp), args.stratus_cmd)
+                target.nice = args.nice
+                say(f"  $ {shlex.join(target.argv)}")
+                results[key] = measure(target, args)
+            except Skip as e:
+                say(f"  skipped: {e}")
+                results[key] = {"name": NAMES[key], "skipped": str(e)}
+            except (OSError, subprocess.SubprocessError, RuntimeError) as e:  # report, go on with the next one
+                say(f"  failed: {e}")
+                results[key] = {"name": NAMES[key], "skipped": f"failed: {e}"}
+
+    lo, hi = min(args.connections), max(args.connections)
+    comps = comparisons(results, lo, hi)
+    print_table(results, args.connections)
+    print_comparisons(comps, lo, hi)
+
+    path = args.output or output_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    report = {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "host": host(),
+        "versions": versions(),
+        "settings": {k: vars(args)[k] for k in ("duration", "connections", "warmup", "repeat", "nice", "stratus_cmd")}
+        | {"wrk_threads": 1, "statistic": "median over rounds"},
+        "results": results,
+        "vs_a": comps,
+    }
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"results: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        say("interrupted (servers stopped)")
+        sys.exit(130)
