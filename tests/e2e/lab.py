@@ -245,3 +245,73 @@ def make_queue_lab(root: Path, *, batch_size: int = 10, batching_window: int = 0
     (package / "__init__.py").write_text("")
     (package / "main.py").write_text(CONSUMER_HANDLER)
     return root
+
+
+AUTHORIZER = """
+import json, os
+
+CALLS = os.environ["AUTHORIZER_CALLS"]
+
+
+def handler(event, context):
+    with open(CALLS, "a") as calls:
+        calls.write(json.dumps({"identitySource": event["identitySource"], "type": event["type"],
+                                "routeArn": event["routeArn"], "routeKey": event["routeKey"],
+                                "hasBody": "body" in event}) + "\\n")
+    value = event["identitySource"][0]
+    if value == "explode":
+        raise RuntimeError("authorizer failure")
+    if value in ("good-key", "Bearer good-token"):
+        return {"isAuthorized": True, "context": {"principalId": "p-1", "scopes": ["read"], "n": 1}}
+    return {"isAuthorized": False}
+"""
+
+
+def make_auth_lab(root: Path, *, ttl: int = 0) -> Path:
+    """Services protected by API key and by token, an open one, and an authorizer that logs its calls."""
+    sources = ', identity_sources = ["$request.header.x-api-key"]' if ttl else ""
+    (root / "stratus.toml").write_text(
+        textwrap.dedent(
+            f"""
+            [project]
+            name = "authlab"
+
+            [api]
+            cors = {{ allow_origins = ["https://good.example"], allow_methods = ["GET", "POST"] }}
+            authorizer = {{ service = "guard", handler = "guard.main.handler", ttl = {ttl}{sources} }}
+
+            [services.guard]
+            kind = "lambda"
+            path = "/guard"
+            handler = "lab.main.handler"
+            source = "services/lab"
+            env = {{ AUTHORIZER_CALLS = "{root / "calls.jsonl"}" }}
+
+            [services.keyed]
+            kind = "lambda"
+            path = "/keyed"
+            source = "services/lab"
+            handler = "lab.main.handler"
+            auth = "api_key"
+
+            [services.tokened]
+            kind = "lambda"
+            path = "/tokened"
+            source = "services/lab"
+            handler = "lab.main.handler"
+            auth = "token"
+
+            [services.open]
+            kind = "lambda"
+            path = "/"
+            source = "services/lab"
+            handler = "lab.main.handler"
+            """
+        )
+    )
+    for name, code in (("lab", LAB_HANDLER), ("guard", AUTHORIZER)):
+        package = root / "services" / "lab" / name
+        package.mkdir(parents=True, exist_ok=True)
+        (package / "__init__.py").write_text("")
+        (package / "main.py").write_text(code)
+    return root

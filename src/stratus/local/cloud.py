@@ -28,6 +28,7 @@ import httpx
 import uvicorn
 
 from stratus.local import processes
+from stratus.local.authorizer import LocalAuthorizer
 from stratus.local.aws import ACCOUNT_ID, LocalAws
 from stratus.local.environ import Endpoints
 from stratus.local.gateway import ApiIdentity, HttpApi, Integration
@@ -195,6 +196,20 @@ class LocalCloud:
             routes.extend(service_routes(name, unit.spec.path))
         return RouteTable(routes), {name: unit.integration for name, unit in self.units.items()}
 
+    def _authorization(self) -> tuple[dict[str, str], LocalAuthorizer | None]:
+        """Which routes need which authorization, and the authorizer that decides."""
+        modes: dict[str, str] = {n: u.spec.auth for n, u in self.units.items() if u.spec.auth != "none"}
+        config = self.stack.authorizer
+        unit = self.units.get(config.service) if config is not None else None
+        function = unit.functions.get(f"{config.service}/authorizer") if unit and config else None
+        if config is None or function is None:
+            return modes, None
+        identity = ApiIdentity(self.api_id, ACCOUNT_ID, self.stack.project.region, self.options.port)
+        authorizer = LocalAuthorizer(
+            function, identity, ttl=config.ttl, identity_sources=list(config.identity_sources), sink=self.sink
+        )
+        return modes, authorizer
+
     def _http_api(self) -> HttpApi:
         api = self.stack.api
         cors = None
@@ -210,6 +225,7 @@ class LocalCloud:
             )
         throttle = TokenBucket(api.throttle.rate, api.throttle.burst) if api.throttle else None
         routes, integrations = self._routes()
+        modes, authorizer = self._authorization()
         return HttpApi(
             routes=routes,
             integrations=integrations,
@@ -217,6 +233,8 @@ class LocalCloud:
             cors=cors,
             throttle=throttle,
             access_log=self.options.access_log,
+            auth_modes=modes,
+            authorizer=authorizer,
         )
 
     async def _start_api(self) -> None:
@@ -312,6 +330,7 @@ class LocalCloud:
             self._index_functions()
             assert self.api is not None
             self.api.routes, self.api.integrations = self._routes()
+            self.api.auth_modes, self.api.authorizer = self._authorization()
             for lines in await asyncio.gather(*(self.units[name].start(self.api_url) for name in started)):
                 for part, where, status in lines:
                     self.sink.write("stratus", f"{part}: {where} ({status})")

@@ -9,6 +9,7 @@ Lambda services also get the variables the Lambda runtime sets
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 import uuid
@@ -72,6 +73,10 @@ def service_environ(stack: Stack, name: str, endpoints: Endpoints) -> dict[str, 
             env[names["name"]] = provisioned.buckets[binding.name]
         else:
             env[names["url"]] = endpoints.databases[binding.name]
+    authorizer = stack.authorizer
+    if authorizer is not None and authorizer.service == name:  # what the gateway authorizer decides by
+        env["STRATUS_ROUTE_AUTH"] = json.dumps(stack.route_auth(), sort_keys=True)
+        env["STRATUS_RATE_LIMITS"] = json.dumps(stack.route_rate_limits(), sort_keys=True)
     env.update(svc.env)
     return env
 

@@ -72,7 +72,15 @@ class ApiIdentity:
 
 
 class Integration(Protocol):
-    async def __call__(self, request: HttpRequest, match: RouteMatch, request_id: str) -> HttpResponse: ...
+    async def __call__(
+        self, request: HttpRequest, match: RouteMatch, request_id: str, authorizer: dict[str, Any] | None = None
+    ) -> HttpResponse: ...
+
+
+class Authorizer(Protocol):
+    async def check(
+        self, request: HttpRequest, match: RouteMatch, request_id: str, mode: str
+    ) -> HttpResponse | dict[str, Any]: ...
 
 
 class LambdaIntegration:
@@ -84,7 +92,9 @@ class LambdaIntegration:
         self.timeout = timeout
         self.sink = sink
 
-    async def __call__(self, request: HttpRequest, match: RouteMatch, request_id: str) -> HttpResponse:
+    async def __call__(
+        self, request: HttpRequest, match: RouteMatch, request_id: str, authorizer: dict[str, Any] | None = None
+    ) -> HttpResponse:
         event = build_event(
             request,
             route_key=match.route.key,
@@ -93,6 +103,7 @@ class LambdaIntegration:
             account_id=self.api.account_id,
             domain_name=self.api.domain_name,
             request_id=request_id,
+            authorizer=authorizer,
         )
         payload = json.dumps(event, separators=(",", ":")).encode()
         # The function keeps running past the integration timeout, as in AWS: only the API stops waiting.
@@ -126,7 +137,9 @@ class HttpProxyIntegration:
         self.timeout = timeout
         self.client = client
 
-    async def __call__(self, request: HttpRequest, match: RouteMatch, request_id: str) -> HttpResponse:
+    async def __call__(
+        self, request: HttpRequest, match: RouteMatch, request_id: str, authorizer: dict[str, Any] | None = None
+    ) -> HttpResponse:
         # The route was chosen on the decoded path: forward what it matched, re-encoded, never the raw prefix.
         proxy = (match.path_parameters or {}).get("proxy", "")
         url = self.container.url + "/" + quote(proxy, safe="/:@!$&'()*+,;=~")
@@ -162,9 +175,13 @@ class HttpApi:
         cors: CorsConfig | None = None,
         throttle: TokenBucket | None = None,
         access_log: bool = True,
+        auth_modes: dict[str, str] | None = None,
+        authorizer: Authorizer | None = None,
     ) -> None:
         self.routes = routes
         self.integrations = integrations
+        self.auth_modes = auth_modes or {}  # route target -> "api_key" | "token" (absent: no authorization)
+        self.authorizer = authorizer
         self.sink = sink
         self.cors = cors
         self.throttle = throttle
@@ -212,10 +229,24 @@ class HttpApi:
         if match is None:
             response = gateway_error(404, "Not Found")
         else:
-            response = await self.integrations[match.route.target](request, match, request_id)
+            response = await self._integrate(request, match, request_id)
         if self.cors is not None:  # the API answers CORS itself: backend CORS headers never pass
             response.headers = self.cors.apply(origin, response.headers)
         return response
+
+    async def _integrate(self, request: HttpRequest, match: RouteMatch, request_id: str) -> HttpResponse:
+        target = match.route.target
+        mode = self.auth_modes.get(target, "none")
+        context = None
+        if mode != "none":
+            if self.authorizer is None:  # the manifest check refuses this; never let it through
+                self.sink.write("api", f"{target} requires {mode} authorization but no authorizer runs", request_id)
+                return gateway_error(500, "Internal Server Error")
+            decided = await self.authorizer.check(request, match, request_id, mode)
+            if isinstance(decided, HttpResponse):
+                return decided
+            context = {"lambda": decided}
+        return await self.integrations[target](request, match, request_id, context)
 
 
 async def _finished_within(task: asyncio.Future[Any], timeout: float) -> bool:

@@ -123,6 +123,11 @@ class UnitFactory:
         self._add_consumers(unit, name, svc)
         self._add_schedules(unit, name, svc)
         self._add_notified(unit, name, svc)
+        authorizer = self.stack.authorizer
+        if authorizer is not None and authorizer.service == name:
+            key = f"{name}/authorizer"
+            function_name = f"{self.stack.resource_name(name)}-authorizer"
+            unit.functions[key] = self._function(name, svc, function_name, authorizer.handler, key)
         return unit
 
     def _add_notified(self, unit: ServiceUnit, name: str, svc: LambdaService) -> None:
