@@ -48,7 +48,7 @@ def _range(lo: float, hi: float, unit: str = "") -> AfterValidator:
 def _pattern(regex: re.Pattern[str], what: str) -> AfterValidator:
     def check(value: str) -> str:
         if not regex.fullmatch(value):
-            raise PydanticCustomError("name", "{what} (got {got!r})", {"what": what, "got": value})
+            raise PydanticCustomError("name", "{what} (got {got})", {"what": what, "got": repr(value)})
         return value
 
     return AfterValidator(check)
@@ -208,7 +208,8 @@ class Schedule(_Model):
         try:
             schedules.parse(self.expression)
         except schedules.ScheduleError as exc:
-            raise PydanticCustomError("schedule", "{problem} (EventBridge schedule expressions)", {"problem": str(exc)})
+            message = "{problem} (EventBridge schedule expressions)"
+            raise PydanticCustomError("schedule", message, {"problem": str(exc)}) from exc
         return self
 
     @property
