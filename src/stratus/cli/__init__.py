@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import sys
 
-from stratus.cli import local  # noqa: F401  (registers: validate, dev)
+import stratus.cli.artifacts  # noqa: F401  (registers: build, image, deploy, test, logs, invoke)
+from stratus.cli import apikeys, infra, local  # noqa: F401  (registers: apikey; infra, infra check; validate, dev)
 from stratus.cli._app import app, console
 from stratus.errors import StratusError
 from stratus.manifest import ManifestError

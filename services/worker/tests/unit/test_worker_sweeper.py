@@ -34,7 +34,9 @@ def test_jobs_whose_message_reached_the_dlq_are_marked_failed(cloud: Cloud) -> N
     attributes = cloud.sqs.get_queue_attributes(
         QueueUrl=cloud.dlq_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     )["Attributes"]
-    assert int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"]) == 3
+    assert (
+        int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"]) == 3
+    )
 
 
 def test_the_handler_sweeps_with_the_services_settings(cloud: Cloud) -> None:

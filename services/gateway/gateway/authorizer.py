@@ -1,0 +1,288 @@
+"""The route authorizer: an API Gateway HTTP API Lambda REQUEST authorizer, payload 2.0, simple responses.
+
+``gateway.authorizer.handler`` is what protects every ``auth = "api_key"`` or ``auth = "token"`` route,
+attached by ``stratus infra`` in AWS and called the same way by the local cloud's HTTP API emulator.
+
+It sits on the cold path of every protected request, so this module imports only the standard library and
+the gateway's light modules: no FastAPI, no pydantic; boto3 and PyJWT are imported on first use.
+
+**Input** (the authorizer event, payload format 2.0; only these fields are read):
+
+- ``routeKey`` (else ``requestContext.routeKey``): the matched route, e.g. ``"ANY /worker/{proxy+}"``;
+- ``rawPath`` (else ``requestContext.http.path``): used only when the route key is ``$default``/absent;
+- ``headers``: ``authorization`` (``Bearer <access token>``) for token routes, ``x-api-key`` for API-key
+  routes (names case-insensitive);
+- ``requestContext.http.sourceIp`` and ``requestContext.requestId`` (rate limiting, logs).
+
+**How the mode is chosen**: ``STRATUS_ROUTE_AUTH`` maps route path prefixes to modes (generated from the
+manifest). The route's path is the literal part of the route key (``/worker/{proxy+}`` -> ``/worker``),
+matched by whole segments, longest prefix first. API Gateway has already matched that route, so client
+path tricks (``/worker/../auth``, ``%2e%2e``, ``//worker``, case) cannot change it. For ``$default``,
+the raw path is matched both as sent and normalised (decoded, ``..`` resolved); if the two disagree the
+request is denied. No matching entry: denied (fail closed). The credentials never choose the mode.
+
+**Output** (simple response): ``{"isAuthorized": true, "context": {...}}`` or ``{"isAuthorized": false}``.
+The context reaches the integration as ``requestContext.authorizer.lambda``:
+
+- token: ``principalId`` (``user:<sub>`` / ``client:<client id>``), ``kind`` (``user``/``client``),
+  ``subject``, ``scopes`` (list), ``authMode`` = ``"token"``, and ``username`` or ``clientId``;
+- API key: ``principalId`` (``key:<key id>``), ``kind`` = ``"api_key"``, ``keyId``, ``keyName``,
+  ``scopes``, ``authMode`` = ``"api_key"``;
+- plus ``rateLimit`` ``{"limit", "remaining", "reset"}`` when the route has a rate-limit policy.
+
+A DynamoDB failure raises (API Gateway answers 500), it never allows.
+
+**Environment**: ``STRATUS_ROUTE_AUTH`` (required), ``API_KEYS_TABLE_NAME`` (API-key routes),
+``SESSIONS_TABLE_NAME`` and the token signing secret (token routes; see :mod:`gateway.tokens`),
+``STRATUS_RATE_LIMITS`` + ``RATE_LIMITS_TABLE_NAME`` (optional rate limits), ``TOKEN_ISSUER`` /
+``TOKEN_AUDIENCE`` (optional), and the usual ``AWS_REGION`` / ``AWS_ENDPOINT_URL``.
+
+**Caching**: a token route must be configured with ``authorizerResultTtlInSeconds = 0`` (or revocation
+waits for the TTL); an API-key route may cache (a revoked key then works until the TTL ends).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway import config, tokens
+
+__all__ = ["AuthResult", "authorize", "check_api_key", "check_token", "handler", "mode_for", "reset"]
+
+_BEARER_RE = re.compile(r"^\s*[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9._~+/-]+=*)\s*$")
+
+_STORES: dict[str, Any] = {}
+logger = logging.getLogger("gateway.authorizer")
+logger.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper() or "INFO")
+if not logging.getLogger().handlers and not logger.handlers:  # outside Lambda's runtime: still log somewhere
+    _handler = logging.StreamHandler(sys.stdout)
+    _handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(_handler)
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    """The decision, with why (for logs and tests; only ``allowed`` and ``context`` reach API Gateway)."""
+
+    allowed: bool
+    reason: str
+    mode: str = ""
+    route: str = ""
+    context: dict[str, Any] = field(default_factory=dict)
+
+    def response(self) -> dict[str, Any]:
+        """The simple response API Gateway expects."""
+        if self.allowed:
+            return {"isAuthorized": True, "context": self.context}
+        return {"isAuthorized": False}
+
+
+@functools.lru_cache(maxsize=1)
+def _route_auth() -> config.RouteTable[config.AuthMode]:
+    return config.route_auth()
+
+
+@functools.lru_cache(maxsize=1)
+def _rate_limits() -> config.RouteTable[config.RatePolicy]:
+    return config.route_rate_limits()
+
+
+def reset() -> None:
+    """Forget the parsed configuration, clients and keys (tests that change the environment call this)."""
+    from gateway.clients import reset_clients
+
+    _route_auth.cache_clear()
+    _rate_limits.cache_clear()
+    _STORES.clear()
+    tokens.reset_keys()
+    reset_clients()
+
+
+def _header(headers: Mapping[str, Any], name: str) -> str | None:
+    for key, value in headers.items():
+        if isinstance(key, str) and key.lower() == name:
+            return value if isinstance(value, str) else None
+    return None
+
+
+def _route_template(event: Mapping[str, Any]) -> str | None:
+    """The literal path prefix of the matched route, or ``None`` for ``$default`` / no route key."""
+    context = event.get("requestContext") or {}
+    route_key = event.get("routeKey") or context.get("routeKey")
+    if not isinstance(route_key, str) or " " not in route_key:
+        return None
+    template = route_key.split(" ", 1)[1]
+    literal = []
+    for segment in template.split("/"):
+        if "{" in segment:
+            break
+        if segment:
+            literal.append(segment)
+    return "/" + "/".join(literal)
+
+
+def mode_for(event: Mapping[str, Any]) -> tuple[str, config.AuthMode | None]:
+    """Return ``(route prefix, mode)`` for the event; mode ``None`` means: deny (unknown or ambiguous)."""
+    table = _route_auth()
+    template = _route_template(event)
+    if template is not None:
+        found = table.match(template)
+        return (found[0], found[1]) if found else (template, None)
+    context = event.get("requestContext") or {}
+    raw_path = event.get("rawPath") or (context.get("http") or {}).get("path") or "/"
+    normalised = config.normalise_path(str(raw_path))
+    if normalised is None:
+        return str(raw_path), None
+    as_sent, resolved = table.match(str(raw_path)), table.match(normalised)
+    if as_sent is None or resolved is None or as_sent[1] != resolved[1]:
+        return normalised, None
+    return resolved[0], resolved[1]
+
+
+def _store(kind: str) -> Any:
+    """The session store, API key table or rate limiter, made on first use (boto3 is imported then)."""
+    stores = _STORES
+    if kind not in stores:
+        from gateway.clients import client
+
+        dynamodb = client("dynamodb")
+        if kind == "sessions":
+            from gateway.sessions import SessionStore
+
+            stores[kind] = SessionStore(dynamodb, _table("SESSIONS_TABLE_NAME"))
+        elif kind == "api_keys":
+            stores[kind] = (dynamodb, _table("API_KEYS_TABLE_NAME"))
+        else:
+            from gateway.ratelimit import RateLimiter
+
+            stores[kind] = RateLimiter(dynamodb, _table("RATE_LIMITS_TABLE_NAME"))
+    return stores[kind]
+
+
+def _table(variable: str) -> str:
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        raise config.ConfigError(f"{variable} is not set: list the table in the gateway's `uses` in stratus.toml")
+    return value
+
+
+def check_token(headers: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Return ``(reason, context)``; an empty context means denied."""
+    authorization = _header(headers, "authorization")
+    if not authorization:
+        return "missing_credentials", {}
+    match = _BEARER_RE.match(authorization)
+    if not match:
+        return "malformed_credentials", {}
+    try:
+        claims = tokens.verify_access_token(match[1])
+    except tokens.InvalidToken as exc:
+        return f"invalid_token: {exc}", {}
+    session = _store("sessions").active(claims["sid"], claims["sub"])
+    if session is None:
+        return "session_inactive", {}
+    kind = "client" if claims.get("kind") == "client" else "user"
+    context: dict[str, Any] = {
+        "principalId": f"client:{claims.get('client_id')}" if kind == "client" else f"user:{claims['sub']}",
+        "kind": kind,
+        "subject": claims["sub"],
+        "scopes": str(claims.get("scope") or "").split(),
+        "authMode": "token",
+    }
+    if kind == "client":
+        context["clientId"] = str(claims.get("client_id") or "")
+    elif claims.get("preferred_username"):
+        context["username"] = str(claims["preferred_username"])
+    return "ok", context
+
+
+def check_api_key(headers: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    from gateway.apikeys import verify_api_key
+
+    presented = _header(headers, "x-api-key")
+    if not presented:
+        return "missing_credentials", {}
+    dynamodb, table_name = _store("api_keys")
+    key = verify_api_key(dynamodb, table_name, presented.strip())
+    if key is None:
+        return "invalid_api_key", {}
+    return "ok", {
+        "principalId": f"key:{key.key_id}",
+        "kind": "api_key",
+        "keyId": key.key_id,
+        "keyName": key.name,
+        "scopes": list(key.scopes),
+        "authMode": "api_key",
+    }
+
+
+def _apply_rate_limit(route: str, event: Mapping[str, Any], context: dict[str, Any]) -> str | None:
+    """Count the request against the route's policy, if it has one; return a denial reason or ``None``."""
+    found = _rate_limits().match(route)
+    if found is None or found[0] != route:  # the route's own policy only, never a parent's (e.g. the gateway's "/")
+        return None
+    prefix, policy = found
+    try:
+        decision = _store("rate_limits").hit(prefix, context["principalId"], policy)
+    except Exception as exc:  # fail open: losing the limiter must not take every protected route down
+        logger.warning(json.dumps({"message": "rate limiter unavailable", "error": type(exc).__name__}))
+        return None
+    context["rateLimit"] = {"limit": decision.limit, "remaining": decision.remaining, "reset": decision.reset}
+    return None if decision.allowed else "rate_limited"
+
+
+def authorize(event: Mapping[str, Any]) -> AuthResult:
+    """Decide on one authorizer event (see the module's docstring)."""
+    route, mode = mode_for(event)
+    headers = event.get("headers") or {}
+    if not isinstance(headers, Mapping):
+        headers = {}
+    if mode is None:
+        return AuthResult(False, "no_auth_policy_for_route", "", route)
+    if mode == "token":
+        reason, context = check_token(headers)
+    elif mode == "api_key":
+        reason, context = check_api_key(headers)
+    else:
+        source_ip = ((event.get("requestContext") or {}).get("http") or {}).get("sourceIp") or "unknown"
+        reason, context = "ok", {"principalId": f"ip:{source_ip}", "kind": "anonymous", "authMode": "none"}
+    if not context:
+        return AuthResult(False, reason, mode, route)
+    limited = _apply_rate_limit(route, event, context)
+    if limited:
+        return AuthResult(False, limited, mode, route)
+    return AuthResult(True, "ok", mode, route, context)
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The Lambda entry point: an authorizer event in, a simple response out."""
+    request_id = (event.get("requestContext") or {}).get("requestId")
+    try:
+        result = authorize(event)
+    except Exception as exc:
+        logger.error(json.dumps({"message": "authorizer failed", "error": type(exc).__name__, "requestId": request_id}))
+        raise
+    record: dict[str, Any] = {
+        "message": "authorizer decision",
+        "decision": "allow" if result.allowed else "deny",
+        "reason": result.reason,
+        "mode": result.mode,
+        "route": result.route,
+        "requestId": request_id,
+    }
+    if result.allowed:
+        record["principalId"] = result.context.get("principalId")
+    logger.info(json.dumps(record))
+    return result.response()
+
+
+if os.environ.get(tokens.SECRET_ENV):  # the start-up check: a configured secret must be usable
+    tokens.check_configuration()

@@ -1,0 +1,357 @@
+"""The gateway's HTTP API: ``gateway.main.handler`` (Lambda, routed at ``/``) or ``gateway.main:app`` (ASGI).
+
+- ``GET /health``: ``{"status": "healthy", "environment", "version", ...}``; ``GET /health/live``:
+  ``{"status": "alive"}``; ``GET /health/ready``: ``{"status": "ready", "checks": {...}}`` when the
+  sessions, rate_limits and api_keys tables answer, else 503 naming the failing check (also served as
+  ``/liveness`` and ``/readiness``, the stack's standard probes);
+- ``GET /sessions/current``: the caller's session (Bearer access token);
+  ``DELETE /sessions/current``: log out, i.e. revoke it: every token of the session is refused from then on;
+- every other path: an upstream route (:mod:`gateway.proxy`) or a JSON 404.
+
+Every request but the probes is rate-limited (:mod:`gateway.ratelimit`) per principal: the authorizer's
+principal when API Gateway ran one for the route, else the subject of a correctly signed Bearer token,
+else the source IP. Answers carry ``X-RateLimit-Limit`` / ``-Remaining`` / ``-Reset``; past the limit,
+429 with ``Retry-After``. When the rate_limits table cannot be reached the request is let through (fail
+open) and a warning logged.
+
+The route authorizer is the separate, light :mod:`gateway.authorizer`.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import functools
+import re
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+import httpx
+from fastapi import Depends, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from stratus_common.app import add_readiness_check, create_app
+from stratus_common.aws import client
+from stratus_common.errors import ApiError, NotFound, Unauthorized, error_body
+from stratus_common.lambda_handler import make_handler
+from stratus_common.logging import get_logger
+from stratus_common.settings import table_name
+
+from gateway import apikeys, config, proxy, tokens
+from gateway.ratelimit import Decision, RateLimiter
+from gateway.sessions import Session, SessionStore
+
+__all__ = ["app", "handler", "own_policy", "reset", "upstreams"]
+
+READINESS_TIMEOUT = 3.0
+_BEARER_RE = re.compile(r"^\s*[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9._~+/-]+=*)\s*$")
+_UNLIMITED_PREFIXES = ("/health", "/liveness", "/readiness")
+
+
+@functools.cache
+def upstreams() -> config.RouteTable[proxy.Upstream]:
+    """The upstream routes (``UPSTREAM_*``), read once."""
+    return proxy.load_upstreams()
+
+
+@functools.cache
+def own_policy() -> config.RatePolicy:
+    """The rate-limit policy of the gateway's own routes (``STRATUS_RATE_LIMIT``), read once."""
+    return config.own_rate_limit()
+
+
+@functools.cache
+def http_client() -> httpx.Client:
+    """The HTTP client of the upstream routes (connections are reused across invocations)."""
+    return httpx.Client(follow_redirects=False, trust_env=False)
+
+
+def reset() -> None:
+    """Forget the configuration read from the environment, and close the upstream connections (tests)."""
+    upstreams.cache_clear()
+    own_policy.cache_clear()
+    tokens.reset_keys()
+    if http_client.cache_info().currsize:
+        http_client().close()
+    http_client.cache_clear()
+
+
+# The start-up checks: refuse to start with a missing token secret or a bad upstream or rate-limit variable.
+tokens.check_configuration()
+upstreams()
+own_policy()
+
+logger = get_logger("gateway")
+app = create_app(
+    "Gateway",
+    service="gateway",
+    description="Health, sessions, rate limiting and upstream routes; its authorizer protects the stack's routes.",
+)
+
+
+def get_sessions() -> SessionStore:
+    """The sessions table (``SESSIONS_TABLE_NAME``)."""
+    return SessionStore(client("dynamodb"), table_name("sessions"))
+
+
+def get_limiter() -> RateLimiter:
+    """The rate_limits table (``RATE_LIMITS_TABLE_NAME``)."""
+    return RateLimiter(client("dynamodb"), table_name("rate_limits"))
+
+
+def _readiness_checks() -> dict[str, Callable[[], object]]:
+    return {
+        "sessions_table": lambda: get_sessions().ping(),
+        "rate_limits_table": lambda: get_limiter().ping(),
+        "api_keys_table": lambda: apikeys.ping(client("dynamodb"), table_name("api_keys")),
+    }
+
+
+for _name, _check in _readiness_checks().items():
+    add_readiness_check(app, _name, _check, timeout=READINESS_TIMEOUT)
+
+
+def _error_text(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _run_checks() -> dict[str, str]:
+    checks = _readiness_checks()
+    results: dict[str, str] = {}
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(checks))
+    try:
+        futures = {name: pool.submit(check) for name, check in checks.items()}
+        for name, future in futures.items():
+            try:
+                future.result(timeout=READINESS_TIMEOUT)
+                results[name] = "ok"
+            except concurrent.futures.TimeoutError:
+                results[name] = f"timed out after {READINESS_TIMEOUT:g} s"
+            except Exception as exc:
+                results[name] = _error_text(exc)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    return results
+
+
+@app.get("/health/live", tags=["probes"])
+def live() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "alive"}
+
+
+@app.get("/health/ready", tags=["probes"], response_model=None)
+def ready() -> dict[str, Any] | JSONResponse:
+    """Every DynamoDB table the gateway needs answers; else 503 naming the failing checks."""
+    results = _run_checks()
+    failing = {name: result for name, result in results.items() if result != "ok"}
+    if failing:
+        logger.warning("Readiness checks failed", extra={"checks": failing})
+        return JSONResponse({"status": "not ready", "checks": results, "failing": sorted(failing)}, status_code=503)
+    return {"status": "ready", "checks": results}
+
+
+# ------------------------------------------------------------------------------------------- sessions
+
+
+def _bearer(request: Request) -> str:
+    authorization = request.headers.get("authorization")
+    if not authorization:
+        raise Unauthorized("A Bearer access token is required", headers={"WWW-Authenticate": 'Bearer realm="stratus"'})
+    match = _BEARER_RE.match(authorization)
+    if not match:
+        raise Unauthorized(
+            "The Authorization header must be: Bearer <access token>",
+            code="invalid_request",
+            headers={"WWW-Authenticate": 'Bearer realm="stratus", error="invalid_request"'},
+        )
+    return match[1]
+
+
+def _invalid_token(reason: str) -> Unauthorized:
+    return Unauthorized(
+        f"The access token is not valid: {reason}",
+        code="invalid_token",
+        headers={"WWW-Authenticate": f'Bearer realm="stratus", error="invalid_token", error_description="{reason}"'},
+    )
+
+
+def current_session(request: Request, sessions: Annotated[SessionStore, Depends(get_sessions)]) -> Session:
+    """The active session of the request's access token, or 401."""
+    try:
+        claims = tokens.verify_access_token(_bearer(request))
+    except tokens.InvalidToken as exc:
+        raise _invalid_token(str(exc)) from None
+    session = sessions.active(claims["sid"], claims["sub"])
+    if session is None:
+        raise _invalid_token("the session has ended")
+    return session
+
+
+@app.get("/sessions/current", tags=["sessions"])
+def get_current_session(session: Annotated[Session, Depends(current_session)]) -> dict[str, Any]:
+    """The caller's session."""
+    return session.public()
+
+
+@app.delete("/sessions/current", status_code=204, tags=["sessions"])
+def logout(
+    session: Annotated[Session, Depends(current_session)], sessions: Annotated[SessionStore, Depends(get_sessions)]
+) -> Response:
+    """Log out: revoke the session; its access and refresh tokens stop working at once."""
+    sessions.revoke(session.session_id, session.subject, reason="logout")
+    logger.info("Session revoked", extra={"reason": "logout", "kind": session.kind})
+    return Response(status_code=204)
+
+
+# ------------------------------------------------------------------------------------------- rate limiting
+
+
+def _source_ip(request: Request) -> str:
+    event = proxy.event_of(request.scope)
+    source = ((event.get("requestContext") or {}).get("http") or {}).get("sourceIp")
+    if isinstance(source, str) and source:
+        return source
+    return request.client.host if request.client else "unknown"
+
+
+def _authorizer_context(request: Request) -> dict[str, Any]:
+    event = proxy.event_of(request.scope)
+    found = ((event.get("requestContext") or {}).get("authorizer") or {}).get("lambda")
+    return found if isinstance(found, dict) else {}
+
+
+def _principal(request: Request) -> str:
+    """Who to count the request against: authorizer principal, else a signed token's subject, else the IP."""
+    principal = _authorizer_context(request).get("principalId")
+    if isinstance(principal, str) and principal:
+        return principal
+    authorization = request.headers.get("authorization")
+    match = _BEARER_RE.match(authorization) if authorization else None
+    if match:
+        try:
+            claims = tokens.verify_access_token(match[1])  # signature and claims only: no extra DynamoDB call
+        except (tokens.InvalidToken, config.ConfigError):
+            pass
+        else:
+            if claims.get("kind") == "client":
+                return f"client:{claims.get('client_id')}"
+            return f"user:{claims['sub']}"
+    return f"ip:{_source_ip(request)}"
+
+
+def _policy(path: str) -> tuple[str, config.RatePolicy]:
+    found = upstreams().match(path)
+    if found is not None and found[1].rate_limit is not None:
+        return found[0], found[1].rate_limit
+    if found is not None:
+        return found[0], own_policy()
+    return "/", own_policy()
+
+
+@app.middleware("http")
+async def rate_limit(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """Count the request; 429 past the limit; the X-RateLimit-* headers on every answer."""
+    path = request.url.path
+    if any(path == prefix or path.startswith(prefix + "/") for prefix in _UNLIMITED_PREFIXES):
+        return await call_next(request)
+    route, policy = _policy(path)
+    try:
+        principal = await run_in_threadpool(_principal, request)
+        decision: Decision | None = await run_in_threadpool(get_limiter().hit, route, principal, policy)
+    except Exception as exc:
+        logger.warning("Rate limiter unavailable; request let through", extra={"error": _error_text(exc)})
+        decision = None
+    if decision is not None and not decision.allowed:
+        logger.info("Rate limit exceeded", extra={"route": route, "principal_kind": principal.split(":", 1)[0]})
+        return JSONResponse(
+            error_body("too_many_requests", f"Rate limit exceeded: {policy.requests} requests per {policy.period} s"),
+            status_code=429,
+            headers=decision.headers(),
+        )
+    response = await call_next(request)
+    if decision is not None:
+        response.headers.update(decision.headers())
+    return response
+
+
+# ------------------------------------------------------------------------------------------- upstreams
+
+
+def _upstream_principal(request: Request, upstream: proxy.Upstream) -> str | None:
+    """Authenticate the caller as the upstream's ``auth`` says; return the principal, or raise 401."""
+    context = _authorizer_context(request)
+    if upstream.auth == "none":
+        principal = context.get("principalId")
+        return principal if isinstance(principal, str) else None
+    if context.get("authMode") == upstream.auth and isinstance(context.get("principalId"), str):
+        return str(context["principalId"])  # API Gateway ran the authorizer for this route
+    from gateway import authorizer
+
+    headers = dict(request.headers.items())
+    reason, checked = authorizer.check_token(headers) if upstream.auth == "token" else authorizer.check_api_key(headers)
+    if not checked:
+        if upstream.auth == "token":
+            raise Unauthorized(
+                "A valid Bearer access token is required",
+                headers={"WWW-Authenticate": 'Bearer realm="stratus", error="invalid_token"'},
+            )
+        raise Unauthorized("A valid x-api-key is required")
+    logger.debug("Upstream caller authenticated", extra={"reason": reason})
+    return str(checked["principalId"])
+
+
+@app.api_route(
+    "/{path:path}",
+    methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+    include_in_schema=False,
+    response_model=None,
+)
+async def upstream_route(request: Request) -> Response:
+    """Forward the request to the upstream configured for its prefix, else 404."""
+    found = upstreams().match(request.url.path)
+    if found is None:
+        raise NotFound("Not Found")
+    upstream = found[1]
+    principal = await run_in_threadpool(_upstream_principal, request, upstream)
+    event = proxy.event_of(request.scope)
+    raw_path = event.get("rawPath")
+    if not isinstance(raw_path, str):
+        raw = request.scope.get("raw_path")
+        raw_path = raw.decode("latin-1") if isinstance(raw, bytes) else request.url.path
+    suffix = proxy.safe_suffix(raw_path, upstream.prefix)
+    if suffix is None:
+        raise ApiError(400, "invalid_path", "The path has '.' or '..' segments or encoded slashes")
+    # Behind API Gateway, X-Forwarded-Proto is API Gateway's own (it overrides the client's).
+    proto = request.headers.get("x-forwarded-proto", "https") if event else request.url.scheme
+    headers = proxy.request_headers(
+        request.headers.items(),
+        source_ip=_source_ip(request),
+        proto=proto,
+        host=request.headers.get("host"),
+        request_id=(event.get("requestContext") or {}).get("requestId"),
+        principal=principal,
+    )
+    body = await request.body()
+    try:
+        result = await run_in_threadpool(
+            proxy.forward,
+            http_client(),
+            upstream,
+            method=request.method,
+            suffix=suffix,
+            query=request.url.query,
+            headers=headers,
+            body=body,
+        )
+    except proxy.UpstreamError as exc:
+        logger.warning("Upstream failed", extra={"upstream": upstream.name, "status": exc.status, "code": exc.code})
+        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status)
+    response = Response(content=result.body, status_code=result.status)
+    for name, value in result.headers:
+        response.headers.append(name, value)
+    return response
+
+
+handler = make_handler(app)
+"""The Lambda handler (API Gateway HTTP API, payload format 2.0)."""

@@ -1,0 +1,368 @@
+"""gateway.authorizer.handler: the HTTP API Lambda authorizer (payload 2.0, simple responses)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import textwrap
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from gateway import apikeys, authorizer, config, tokens
+from gateway.sessions import SessionStore
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from conftest import Cloud, TokenKit
+
+ROUTES = {"/": "none", "/auth": "none", "/worker": "api_key", "/players": "token", "/players/admin": "api_key"}
+
+
+@pytest.fixture(autouse=True)
+def routes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The route table the local cloud / Terraform generate from the manifest."""
+    monkeypatch.setenv("STRATUS_ROUTE_AUTH", json.dumps(ROUTES))
+    authorizer.reset()
+
+
+@pytest.fixture
+def api_key(cloud: Cloud) -> str:
+    created = apikeys.create_api_key(cloud.dynamodb, cloud.tables["api_keys"], name="ci", scopes=["jobs:write"])
+    return created.plaintext
+
+
+@pytest.fixture
+def user_token(cloud: Cloud, kit: TokenKit) -> str:
+    session_id = cloud.create_session("user-1")
+    return kit.sign(kit.claims("user-1", session_id))
+
+
+def _decide(event: dict[str, Any]) -> dict[str, Any]:
+    response = authorizer.handler(event, None)
+    assert set(response) <= {"isAuthorized", "context"}
+    return response
+
+
+# ------------------------------------------------------------------------------------------- API keys
+
+
+def test_a_valid_api_key_is_authorized_with_its_context(api_key: str, authorizer_event: Callable[..., Any]) -> None:
+    # GIVEN an API key route and a valid key
+    event = authorizer_event("ANY /worker/{proxy+}", "/worker/jobs", headers={"x-api-key": api_key})
+    # WHEN the authorizer is invoked
+    response = _decide(event)
+    # THEN it is a simple response allowing the request, with the principal for the integration
+    assert response["isAuthorized"] is True
+    context = response["context"]
+    key_id = apikeys.parse_key_id(api_key)
+    assert context == {
+        "principalId": f"key:{key_id}",
+        "kind": "api_key",
+        "keyId": key_id,
+        "keyName": "ci",
+        "scopes": ["jobs:write"],
+        "authMode": "api_key",
+    }
+    assert api_key not in json.dumps(response)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"x-api-key": ""},
+        {"x-api-key": "stk_0000000000000000_" + "A" * 43},
+        {"x-api-key": "not-a-key"},
+        {"authorization": "Bearer whatever"},
+    ],
+    ids=["missing", "empty", "unknown", "malformed", "token-instead"],
+)
+def test_a_missing_or_bad_api_key_is_denied(
+    cloud: Cloud, authorizer_event: Callable[..., Any], headers: dict[str, str]
+) -> None:
+    response = _decide(authorizer_event("ANY /worker/{proxy+}", "/worker/jobs", headers=headers))
+    assert response == {"isAuthorized": False}
+
+
+def test_the_header_name_is_case_insensitive(api_key: str, authorizer_event: Callable[..., Any]) -> None:
+    event = authorizer_event("ANY /worker", "/worker", headers={"X-Api-Key": api_key})
+    assert _decide(event)["isAuthorized"] is True
+
+
+def test_a_revoked_api_key_is_denied_at_once(cloud: Cloud, api_key: str, authorizer_event: Callable[..., Any]) -> None:
+    event = authorizer_event("ANY /worker/{proxy+}", "/worker/jobs", headers={"x-api-key": api_key})
+    assert _decide(event)["isAuthorized"] is True
+    apikeys.revoke_api_key(cloud.dynamodb, cloud.tables["api_keys"], apikeys.parse_key_id(api_key) or "")
+    assert _decide(event) == {"isAuthorized": False}
+
+
+def test_a_user_token_does_not_open_an_api_key_route(user_token: str, authorizer_event: Callable[..., Any]) -> None:
+    # GIVEN a valid user token on an API-key route: the route, not the credential, decides the mode
+    event = authorizer_event("ANY /worker/{proxy+}", "/worker/jobs", headers={"authorization": f"Bearer {user_token}"})
+    assert _decide(event) == {"isAuthorized": False}
+
+
+# ------------------------------------------------------------------------------------------- tokens
+
+
+def test_a_valid_token_is_authorized_with_its_claims(user_token: str, authorizer_event: Callable[..., Any]) -> None:
+    event = authorizer_event("GET /players/{id}", "/players/7", headers={"authorization": f"Bearer {user_token}"})
+    response = _decide(event)
+    assert response["isAuthorized"] is True
+    assert response["context"] == {
+        "principalId": "user:user-1",
+        "kind": "user",
+        "subject": "user-1",
+        "scopes": ["profile"],
+        "authMode": "token",
+        "username": "alice",
+    }
+
+
+def test_a_client_token_names_the_client(cloud: Cloud, kit: TokenKit, authorizer_event: Callable[..., Any]) -> None:
+    session_id = cloud.create_session("reporting", kind="client")
+    token = kit.sign(
+        kit.claims("reporting", session_id, kind="client", client_id="reporting", preferred_username=None, scope="api")
+    )
+    response = _decide(authorizer_event("ANY /players", "/players", headers={"authorization": f"Bearer {token}"}))
+    assert response["context"]["principalId"] == "client:reporting"
+    assert response["context"]["clientId"] == "reporting"
+    assert response["context"]["kind"] == "client"
+
+
+def test_a_revoked_sessions_token_is_refused_at_once(
+    cloud: Cloud, kit: TokenKit, authorizer_event: Callable[..., Any]
+) -> None:
+    # GIVEN a valid token, accepted
+    session_id = cloud.create_session("user-1")
+    token = kit.sign(kit.claims("user-1", session_id))
+    event = authorizer_event("ANY /players/{proxy+}", "/players/1", headers={"authorization": f"Bearer {token}"})
+    assert _decide(event)["isAuthorized"] is True
+    # WHEN its session is revoked (logout), long before the token expires
+    assert SessionStore(cloud.dynamodb, cloud.tables["sessions"]).revoke(session_id, "user-1", reason="logout")
+    # THEN the very next request with it is refused
+    assert _decide(event) == {"isAuthorized": False}
+    assert authorizer.authorize(event).reason == "session_inactive"
+
+
+def test_a_token_of_another_subjects_session_is_refused(
+    cloud: Cloud, kit: TokenKit, authorizer_event: Callable[..., Any]
+) -> None:
+    session_id = cloud.create_session("user-1")
+    token = kit.sign(kit.claims("user-2", session_id))  # would need the secret: still, the session must match
+    event = authorizer_event("ANY /players", "/players", headers={"authorization": f"Bearer {token}"})
+    assert _decide(event) == {"isAuthorized": False}
+
+
+def test_an_expired_session_is_refused(cloud: Cloud, kit: TokenKit, authorizer_event: Callable[..., Any]) -> None:
+    session_id = cloud.create_session("user-1", lifetime=-1)  # past its end, not yet deleted by the TTL
+    token = kit.sign(kit.claims("user-1", session_id))
+    event = authorizer_event("ANY /players", "/players", headers={"authorization": f"Bearer {token}"})
+    assert _decide(event) == {"isAuthorized": False}
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    ["", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer a b", "bearer x.y.z", "Token abc"],
+)
+def test_missing_or_malformed_authorization_is_denied(
+    cloud: Cloud, authorizer_event: Callable[..., Any], authorization: str
+) -> None:
+    headers = {"authorization": authorization} if authorization else {}
+    assert _decide(authorizer_event("ANY /players", "/players", headers=headers)) == {"isAuthorized": False}
+
+
+def test_forged_expired_and_unsigned_tokens_are_denied(
+    cloud: Cloud, kit: TokenKit, authorizer_event: Callable[..., Any]
+) -> None:
+    session_id = cloud.create_session("user-1")
+    good = kit.claims("user-1", session_id)
+    bad_tokens = [
+        kit.sign(
+            good,
+            secret="another-secret-of-sufficient-length-xyz",
+            headers={"kid": tokens.key_id(kit.secret.encode())},
+        ),
+        kit.sign({**good, "exp": good["iat"] - 10, "iat": good["iat"] - 600, "nbf": good["iat"] - 600}),
+        kit.sign({**good, "nbf": good["iat"] + 3600}),
+        kit.sign({**good, "iss": "https://evil.example"}),
+        kit.sign({**good, "aud": "someone-else"}),
+        kit.unsigned(good, {"alg": "none", "typ": "at+jwt"}),
+    ]
+    for token in bad_tokens:
+        event = authorizer_event("ANY /players", "/players", headers={"authorization": f"Bearer {token}"})
+        assert _decide(event) == {"isAuthorized": False}
+
+
+# ------------------------------------------------------------------------------------------- mode selection
+
+
+@pytest.mark.parametrize(
+    ("route_key", "expected"),
+    [
+        ("ANY /worker/{proxy+}", ("/worker", "api_key")),
+        ("ANY /worker", ("/worker", "api_key")),
+        ("GET /players/{id}/stats", ("/players", "token")),
+        ("ANY /players/admin/{proxy+}", ("/players/admin", "api_key")),
+        ("ANY /{proxy+}", ("/", "none")),
+        ("ANY /unknown-prefix-without-root", ("/unknown-prefix-without-root", None)),
+    ],
+)
+def test_the_route_key_decides_the_mode(
+    authorizer_event: Callable[..., Any],
+    route_key: str,
+    expected: tuple[str, str | None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if expected[1] is None:
+        monkeypatch.setenv("STRATUS_ROUTE_AUTH", json.dumps({k: v for k, v in ROUTES.items() if k != "/"}))
+        authorizer.reset()
+    assert authorizer.mode_for(authorizer_event(route_key, "/ignored")) == expected
+
+
+def test_without_a_route_table_everything_is_denied(
+    api_key: str, authorizer_event: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN no STRATUS_ROUTE_AUTH at all: fail closed
+    monkeypatch.delenv("STRATUS_ROUTE_AUTH")
+    authorizer.reset()
+    event = authorizer_event("ANY /worker/{proxy+}", "/worker/jobs", headers={"x-api-key": api_key})
+    assert _decide(event) == {"isAuthorized": False}
+
+
+@pytest.mark.parametrize(
+    "raw_path",
+    [
+        "/worker/jobs",
+        "/auth/../worker/jobs",
+        "/auth/%2e%2e/worker",
+        "/auth/%2E%2E/worker",
+        "/auth/%252e%252e/worker",
+        "/auth/..%2fworker",
+        "/auth/..%2Fworker",
+        "/auth/..%5cworker",
+        "//worker",
+        "/WORKER/jobs",
+        "/Worker",
+        "/worker./jobs",
+        "/worker%2e/jobs",
+        "/./worker",
+        "/worker/",
+    ],
+)
+def test_path_tricks_on_default_never_skip_the_api_key(
+    cloud: Cloud, authorizer_event: Callable[..., Any], raw_path: str
+) -> None:
+    # GIVEN a $default route (no route key to trust) and a path that is, or may be read as, under /worker
+    event = authorizer_event("$default", raw_path)
+    # WHEN the authorizer is asked without credentials
+    # THEN it denies: either the path is a protected one, or its readings disagree
+    assert _decide(event) == {"isAuthorized": False}
+
+
+def test_a_path_escaping_the_root_is_denied(authorizer_event: Callable[..., Any]) -> None:
+    assert authorizer.mode_for(authorizer_event("$default", "/../../etc/passwd"))[1] is None
+
+
+def test_an_unprotected_default_path_is_allowed_as_anonymous(authorizer_event: Callable[..., Any]) -> None:
+    response = _decide(authorizer_event("$default", "/auth/token", source_ip="203.0.113.9"))
+    assert response == {
+        "isAuthorized": True,
+        "context": {"principalId": "ip:203.0.113.9", "kind": "anonymous", "authMode": "none"},
+    }
+
+
+@pytest.mark.parametrize("value", ['{"/worker": "apikey"}', "not json", '["/worker"]', '{"worker": "token"}'], ids=str)
+def test_a_bad_route_table_is_a_configuration_error(value: str) -> None:
+    with pytest.raises(config.ConfigError, match="STRATUS_ROUTE_AUTH"):
+        config.route_auth({"STRATUS_ROUTE_AUTH": value})
+
+
+# ------------------------------------------------------------------------------------------- rate limits
+
+
+def test_a_routes_rate_limit_is_applied_per_principal(
+    cloud: Cloud, api_key: str, authorizer_event: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN /worker limited to 2 requests a minute, and the gateway's own "/" to 100
+    monkeypatch.setenv("STRATUS_RATE_LIMITS", json.dumps({"/worker": {"requests": 2, "period": 60}, "/": "100/60"}))
+    authorizer.reset()
+    event = authorizer_event("ANY /worker/{proxy+}", "/worker/jobs", headers={"x-api-key": api_key})
+    # WHEN the key calls three times
+    results = [_decide(event) for _ in range(3)]
+    # THEN two pass, with the counts in the context, and the third is denied
+    assert [r["isAuthorized"] for r in results] == [True, True, False]
+    assert results[0]["context"]["rateLimit"]["remaining"] == 1
+    assert results[1]["context"]["rateLimit"]["remaining"] == 0
+    # AND another principal has its own allowance
+    other = apikeys.create_api_key(cloud.dynamodb, cloud.tables["api_keys"], name="other").plaintext
+    other_event = authorizer_event("ANY /worker/{proxy+}", "/worker/jobs", headers={"x-api-key": other})
+    assert _decide(other_event)["isAuthorized"] is True
+
+
+def test_a_parent_routes_policy_is_not_inherited(
+    cloud: Cloud, user_token: str, authorizer_event: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN only the gateway's "/" has a policy
+    monkeypatch.setenv("STRATUS_RATE_LIMITS", json.dumps({"/": {"requests": 1, "period": 60}}))
+    authorizer.reset()
+    event = authorizer_event("ANY /players", "/players", headers={"authorization": f"Bearer {user_token}"})
+    # THEN /players is not limited by it
+    assert all(_decide(event)["isAuthorized"] for _ in range(3))
+    assert cloud.items("rate_limits") == []
+
+
+def test_a_dynamodb_failure_raises_rather_than_allowing(
+    api_key: str, authorizer_event: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the API keys table is gone
+    monkeypatch.setenv("API_KEYS_TABLE_NAME", "no-such-table")
+    authorizer.reset()
+    event = authorizer_event("ANY /worker/{proxy+}", "/worker/jobs", headers={"x-api-key": api_key})
+    # THEN the authorizer fails (API Gateway answers 500), it does not allow
+    with pytest.raises(Exception, match="ResourceNotFound"):
+        authorizer.handler(event, None)
+
+
+# ------------------------------------------------------------------------------------------- cold start
+
+_IMPORT_TIMER = textwrap.dedent(
+    """
+    import sys, time
+    started = time.perf_counter()
+    {statement}
+    elapsed = time.perf_counter() - started
+    heavy_modules = {{"fastapi", "pydantic", "starlette", "boto3", "botocore", "jwt", "mangum"}}
+    heavy = sorted({{m.split(".")[0] for m in sys.modules}} & heavy_modules)
+    print(elapsed, ",".join(heavy))
+    """
+)
+
+
+BARE_APP = "from fastapi import FastAPI; from mangum import Mangum; handler = Mangum(FastAPI(), lifespan='off')"
+
+
+def _import_time(statement: str) -> tuple[float, str]:
+    output = subprocess.run(
+        [sys.executable, "-c", _IMPORT_TIMER.format(statement=statement)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin", "STRATUS_ROUTE_AUTH": json.dumps(ROUTES)},
+    ).stdout.split()
+    return float(output[0]), output[1] if len(output) > 1 else ""
+
+
+def test_the_authorizer_imports_nothing_heavy_and_fast() -> None:
+    # GIVEN fresh interpreters: the authorizer's cold import vs a bare FastAPI + Mangum app's (median of 5 each)
+    authorizer_runs = [_import_time("import gateway.authorizer") for _ in range(5)]
+    fastapi_runs = [_import_time(BARE_APP) for _ in range(5)]
+    # THEN the authorizer loads none of FastAPI, pydantic, boto3 or PyJWT at import
+    assert {heavy for _, heavy in authorizer_runs} == {""}
+    # AND it takes at most half the time
+    authorizer_ms = statistics.median(t for t, _ in authorizer_runs) * 1000
+    fastapi_ms = statistics.median(t for t, _ in fastapi_runs) * 1000
+    assert authorizer_ms <= fastapi_ms / 2, (authorizer_ms, fastapi_ms)

@@ -1,0 +1,218 @@
+"""gateway.tokens: what an access token must be to pass, and where the signing secret comes from."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from gateway import config, tokens
+from idp import tokens as idp_tokens
+from moto import mock_aws
+
+if TYPE_CHECKING:
+    from conftest import TokenKit
+
+NOW = int(time.time())
+
+
+def _verify(token: str) -> dict[str, Any]:
+    return tokens.verify_access_token(token)
+
+
+def test_a_token_the_idp_issues_is_accepted(kit: TokenKit) -> None:
+    # GIVEN a token signed by the idp's own code, with the same secret and environment
+    token = idp_tokens.issue_access_token(
+        subject="user-1", session_id="sess-1", kind="user", scope="profile", ttl=600, username="alice"
+    )
+    # WHEN the gateway verifies it
+    claims = _verify(token)
+    # THEN its claims come back
+    assert (claims["sub"], claims["sid"], claims["preferred_username"]) == ("user-1", "sess-1", "alice")
+    assert (claims["iss"], claims["aud"]) == (kit.issuer, kit.audience)
+
+
+@pytest.mark.parametrize(
+    ("case", "overrides", "reason"),
+    [
+        ("expired", {"iat": NOW - 3600, "nbf": NOW - 3600, "exp": NOW - 60}, "token expired"),
+        ("not yet valid", {"nbf": NOW + 300}, "token not yet valid"),
+        ("issued in the future", {"iat": NOW + 300, "nbf": NOW}, "token not yet valid"),
+        ("wrong issuer", {"iss": "https://evil.example/idp"}, "wrong issuer"),
+        ("wrong audience", {"aud": "urn:stratus:other:test:api"}, "wrong audience"),
+        ("audience list", {"aud": ["urn:stratus:stratus:test:api", "x"]}, "wrong audience"),
+        ("no exp", {"exp": None}, "missing claim exp"),
+        ("no nbf", {"nbf": None}, "missing claim nbf"),
+        ("no iat", {"iat": None}, "missing claim iat"),
+        ("no iss", {"iss": None}, "missing claim iss"),
+        ("no aud", {"aud": None}, "missing claim aud"),
+        ("no sid", {"sid": None}, "missing claim sid"),
+        ("no jti", {"jti": None}, "missing claim jti"),
+        ("empty sub", {"sub": ""}, "invalid claim sub"),
+    ],
+)
+def test_bad_claims_are_refused(kit: TokenKit, case: str, overrides: dict[str, Any], reason: str) -> None:
+    # GIVEN a correctly signed token whose claims are wrong in one way
+    token = kit.sign(kit.claims("user-1", "sess-1", **overrides))
+    # WHEN it is verified
+    # THEN it is refused, saying why
+    with pytest.raises(tokens.InvalidToken, match=reason):
+        _verify(token)
+
+
+def test_a_token_signed_with_another_secret_is_refused(kit: TokenKit) -> None:
+    # GIVEN a token forged with another secret but claiming the real key id
+    forged = kit.sign(
+        kit.claims("user-1", "sess-1"),
+        secret="an-attacker-secret-that-is-long-enough-123",
+        headers={"kid": tokens.key_id(kit.secret.encode())},
+    )
+    # THEN its signature does not verify
+    with pytest.raises(tokens.InvalidToken, match="bad signature"):
+        _verify(forged)
+
+
+def test_a_tampered_payload_is_refused(kit: TokenKit) -> None:
+    # GIVEN a valid token whose payload is swapped for another user's, keeping the signature
+    genuine = kit.sign(kit.claims("user-1", "sess-1"))
+    other = kit.sign(kit.claims("admin", "sess-1"))
+    header, _, signature = genuine.split(".")
+    tampered = f"{header}.{other.split('.')[1]}.{signature}"
+    # THEN it is refused
+    with pytest.raises(tokens.InvalidToken, match="bad signature"):
+        _verify(tampered)
+
+
+@pytest.mark.parametrize("alg", ["none", "None", "NONE", "nOnE"])
+def test_alg_none_is_refused(kit: TokenKit, alg: str) -> None:
+    # GIVEN an unsigned token ("alg": "none"), otherwise perfect
+    token = kit.unsigned(
+        kit.claims("user-1", "sess-1"), {"alg": alg, "typ": "at+jwt", "kid": tokens.key_id(kit.secret.encode())}
+    )
+    # THEN it is refused
+    with pytest.raises(tokens.InvalidToken, match="unsupported algorithm"):
+        _verify(token)
+
+
+@pytest.mark.parametrize("alg", ["HS384", "HS512"])
+def test_other_algorithms_are_refused(kit: TokenKit, alg: str) -> None:
+    # GIVEN a token signed with the right secret but another HMAC algorithm
+    import jwt
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyJWT warns that the key is short for HS384/HS512: the attacker's problem
+        token = jwt.encode(
+            kit.claims("user-1", "sess-1"),
+            kit.secret,
+            algorithm=alg,
+            headers={"typ": "at+jwt", "kid": tokens.key_id(kit.secret.encode())},
+        )
+    # THEN only HS256 is accepted
+    with pytest.raises(tokens.InvalidToken, match="unsupported algorithm"):
+        _verify(token)
+
+
+def test_an_rs256_header_with_the_secret_as_public_key_is_refused(kit: TokenKit) -> None:
+    # GIVEN the algorithm-confusion attack: an "RS256" token HMAC-signed with the secret
+    token = kit.unsigned(
+        kit.claims("user-1", "sess-1"), {"alg": "RS256", "typ": "at+jwt", "kid": tokens.key_id(kit.secret.encode())}
+    )
+    # THEN it is refused before any key is used
+    with pytest.raises(tokens.InvalidToken, match="unsupported algorithm"):
+        _verify(token + "c2lnbmF0dXJl")
+
+
+@pytest.mark.parametrize(("typ", "kid"), [("JWT", None), (None, None), ("at+jwt", "0000000000000000"), ("at+jwt", "")])
+def test_wrong_type_or_unknown_key_id_is_refused(kit: TokenKit, typ: str | None, kid: str | None) -> None:
+    # GIVEN a correctly signed token that is not an access token, or names a key the gateway does not have
+    headers: dict[str, Any] = {"typ": typ}
+    if kid is not None:
+        headers["kid"] = kid
+    token = kit.sign(kit.claims("user-1", "sess-1"), headers=headers)
+    # THEN it is refused
+    with pytest.raises(tokens.InvalidToken):
+        _verify(token)
+
+
+@pytest.mark.parametrize("garbage", ["", "abc", "a.b.c", "a.b", "." * 3, "x" * 9000])
+def test_garbage_is_refused(garbage: str) -> None:
+    with pytest.raises(tokens.InvalidToken):
+        _verify(garbage)
+
+
+def test_the_previous_secret_still_verifies_during_a_rotation(kit: TokenKit, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a token signed with the old secret, and the secret rotated with the old one kept as previous
+    old_token = kit.sign(kit.claims("user-1", "sess-1"))
+    monkeypatch.setenv("TOKEN_SIGNING_SECRET", "the-new-signing-secret-after-rotation-0001")
+    monkeypatch.setenv("TOKEN_SIGNING_SECRET_PREVIOUS", kit.secret)
+    tokens.reset_keys()
+    # THEN the old token still verifies
+    assert _verify(old_token)["sub"] == "user-1"
+    # AND once the previous secret is dropped, it does not
+    monkeypatch.delenv("TOKEN_SIGNING_SECRET_PREVIOUS")
+    tokens.reset_keys()
+    with pytest.raises(tokens.InvalidToken, match="unknown signing key"):
+        _verify(old_token)
+
+
+# ------------------------------------------------------------------------------------------- the secret
+
+
+@pytest.mark.parametrize(
+    "secret", ["short", "x" * 31, "your-very-secure-secret-at-least-32-characters-long"], ids=["short", "31", "example"]
+)
+def test_a_weak_secret_fails_the_start_up_check(secret: str) -> None:
+    # GIVEN a secret that is too short, or the documentation's example
+    # THEN the start-up check refuses it, without echoing it
+    with pytest.raises(config.ConfigError, match="TOKEN_SIGNING_SECRET") as raised:
+        tokens.check_configuration({"TOKEN_SIGNING_SECRET": secret})
+    assert secret not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {},
+        {"STRATUS_ENV": "dev"},  # "dev" in AWS: no local endpoint
+        {"STRATUS_ENV": "prod", "AWS_ENDPOINT_URL": "http://127.0.0.1:4566"},
+        {"STRATUS_ENV": "dev", "AWS_ENDPOINT_URL": "https://dynamodb.us-east-1.amazonaws.com"},
+    ],
+)
+def test_no_secret_outside_the_local_cloud_fails_the_start_up_check(environ: dict[str, str]) -> None:
+    assert not config.in_local_cloud(environ)
+    with pytest.raises(config.ConfigError, match="TOKEN_SIGNING_SECRET is not set"):
+        tokens.check_configuration(environ)
+
+
+def test_the_local_cloud_generates_one_secret_that_the_idp_and_gateway_share(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN the local cloud's environment (STRATUS_ENV=dev, a loopback AWS endpoint) and no secret
+    monkeypatch.delenv("TOKEN_SIGNING_SECRET")
+    environ = {"STRATUS_ENV": "dev", "STRATUS_PROJECT": "acme", "AWS_ENDPOINT_URL": "http://127.0.0.1:4566"}
+    assert config.in_local_cloud(environ)
+    with mock_aws():
+        # WHEN the gateway and then the idp load their keys
+        gateway_keys = tokens.load_keys(environ)
+        idp_keys = idp_tokens.load_keys(environ)
+        # THEN they use the same generated secret, stored in the local Secrets Manager
+        assert gateway_keys.current == idp_keys.current
+        assert len(gateway_keys.current) >= tokens.MIN_SECRET_LENGTH
+        sm = boto3.client("secretsmanager", region_name="us-east-1")
+        stored = sm.get_secret_value(SecretId="acme-dev-token-signing-secret")["SecretString"]
+        assert stored.encode() == gateway_keys.current
+
+
+def test_a_secrets_manager_secret_is_read_by_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN the secret in Secrets Manager as {"current", "previous"} and only its name in the environment
+    monkeypatch.delenv("TOKEN_SIGNING_SECRET")
+    with mock_aws():
+        sm = boto3.client("secretsmanager", region_name="us-east-1")
+        sm.create_secret(
+            Name="prod/token", SecretString='{"current": "c' + "1" * 40 + '", "previous": "p' + "2" * 40 + '"}'
+        )
+        keys = tokens.load_keys({"TOKEN_SIGNING_SECRET_ID": "prod/token", "STRATUS_ENV": "prod"})
+    # THEN both are known, and the current one signs
+    assert keys.current == b"c" + b"1" * 40
+    assert len(keys.keys) == 2
+    assert "1111" not in repr(keys)

@@ -1,0 +1,287 @@
+"""Sessions and refresh tokens: created at login, rotated at refresh, revoked as a family.
+
+A login creates a **session** (``sessions`` table; the item shape is the gateway's,
+``services/gateway/gateway/sessions.py``) whose id is the access token's ``sid``. A user session also gets
+a **refresh token family**: the refresh tokens issued for the session, one after the other, in the
+``refresh_tokens`` table::
+
+    token_hash   S   sha256 hex of the refresh token (the token itself is never stored)
+    session_id   S   its session: the family
+    subject      S
+    status       S   "active" | "rotated"
+    generation   N   0 for the login's token, +1 at each rotation
+    created_at   N ; rotated_at N ; expires_at N (the TTL attribute: the session's end)
+
+**Rotation** (``POST /auth/refresh``): one ``TransactWriteItems`` marks the presented token ``rotated``
+(condition: it is ``active``), puts its successor, and checks that the session is still ``active``.
+**Reuse detection**: presenting a token that was already rotated — a stolen copy, or the legitimate
+client after a thief refreshed first — revokes the whole session, so every access and refresh token of
+the family stops working at once. Two concurrent refreshes with the same token are reuse too: one wins
+the transaction, the other revokes the family.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["RefreshError", "RefreshTokens", "Rotated", "Session", "SessionStore", "hash_refresh_token"]
+
+REFRESH_PREFIX = "srt_"
+_READINESS_KEY = "__readiness_probe__"
+Clock = Callable[[], float]
+
+
+def hash_refresh_token(token: str) -> str:
+    """How a refresh token is stored: SHA-256 hex (the token has 256 random bits)."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Session:
+    """A login's session."""
+
+    session_id: str
+    subject: str
+    kind: str
+    status: str
+    created_at: int
+    expires_at: int
+    scope: str = ""
+    username: str | None = None
+    client_id: str | None = None
+
+
+def _number(item: dict[str, Any], name: str) -> int:
+    value = item.get(name, {}).get("N")
+    return int(value) if value is not None else 0
+
+
+class SessionStore:
+    """The sessions table."""
+
+    def __init__(self, dynamodb: Any, table_name: str, *, clock: Clock = time.time) -> None:
+        self.dynamodb = dynamodb
+        self.table_name = table_name
+        self.clock = clock
+
+    def create(
+        self,
+        *,
+        subject: str,
+        kind: str,
+        scope: str,
+        lifetime: int,
+        username: str | None = None,
+        client_id: str | None = None,
+    ) -> Session:
+        """Start a session of *lifetime* seconds."""
+        now = int(self.clock())
+        session = Session(
+            session_id=secrets.token_urlsafe(24),
+            subject=subject,
+            kind=kind,
+            status="active",
+            created_at=now,
+            expires_at=now + lifetime,
+            scope=scope,
+            username=username,
+            client_id=client_id,
+        )
+        item: dict[str, Any] = {
+            "session_id": {"S": session.session_id},
+            "subject": {"S": subject},
+            "kind": {"S": kind},
+            "status": {"S": "active"},
+            "scope": {"S": scope},
+            "created_at": {"N": str(now)},
+            "expires_at": {"N": str(session.expires_at)},
+        }
+        if username is not None:
+            item["username"] = {"S": username}
+        if client_id is not None:
+            item["client_id"] = {"S": client_id}
+        self.dynamodb.put_item(
+            TableName=self.table_name, Item=item, ConditionExpression="attribute_not_exists(session_id)"
+        )
+        return session
+
+    def get(self, session_id: str) -> Session | None:
+        """The session, active or not (strongly consistent read)."""
+        if not session_id or len(session_id) > 128:
+            return None
+        item = self.dynamodb.get_item(
+            TableName=self.table_name, Key={"session_id": {"S": session_id}}, ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            return None
+        return Session(
+            session_id=session_id,
+            subject=item.get("subject", {}).get("S", ""),
+            kind=item.get("kind", {}).get("S", ""),
+            status=item.get("status", {}).get("S", ""),
+            created_at=_number(item, "created_at"),
+            expires_at=_number(item, "expires_at"),
+            scope=item.get("scope", {}).get("S", ""),
+            username=item.get("username", {}).get("S"),
+            client_id=item.get("client_id", {}).get("S"),
+        )
+
+    def active(self, session_id: str, subject: str | None = None) -> Session | None:
+        """The session if active and unexpired (and of *subject*, when given); else ``None``."""
+        session = self.get(session_id)
+        if session is None or session.status != "active" or session.expires_at <= self.clock():
+            return None
+        if subject is not None and session.subject != subject:
+            return None
+        return session
+
+    def revoke(self, session_id: str, *, reason: str) -> bool:
+        """Revoke the session (and so its whole token family); return whether this call did it."""
+        dynamodb = self.dynamodb
+        try:
+            dynamodb.update_item(
+                TableName=self.table_name,
+                Key={"session_id": {"S": session_id}},
+                UpdateExpression="SET #status = :revoked, revoked_at = :now, revoked_reason = :reason",
+                ConditionExpression="attribute_exists(session_id) AND #status = :active",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":revoked": {"S": "revoked"},
+                    ":active": {"S": "active"},
+                    ":now": {"N": str(int(self.clock()))},
+                    ":reason": {"S": reason},
+                },
+            )
+        except dynamodb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def ping(self) -> None:
+        """One cheap read; raises if the table does not answer."""
+        self.dynamodb.get_item(TableName=self.table_name, Key={"session_id": {"S": _READINESS_KEY}})
+
+
+class RefreshError(Exception):
+    """The refresh token cannot be used; ``reason`` is ``unknown``, ``expired``, ``reused`` or ``session_ended``."""
+
+    def __init__(self, reason: str, session_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.session_id = session_id
+
+
+@dataclass(frozen=True)
+class Rotated:
+    """The result of a rotation: the session and the new refresh token (shown once)."""
+
+    session: Session
+    refresh_token: str = field(repr=False)
+
+
+class RefreshTokens:
+    """The refresh_tokens table, together with the sessions it belongs to."""
+
+    def __init__(self, dynamodb: Any, table_name: str, sessions: SessionStore, *, clock: Clock = time.time) -> None:
+        self.dynamodb = dynamodb
+        self.table_name = table_name
+        self.sessions = sessions
+        self.clock = clock
+
+    def _item(self, token: str, session: Session, generation: int) -> dict[str, Any]:
+        return {
+            "token_hash": {"S": hash_refresh_token(token)},
+            "session_id": {"S": session.session_id},
+            "subject": {"S": session.subject},
+            "status": {"S": "active"},
+            "generation": {"N": str(generation)},
+            "created_at": {"N": str(int(self.clock()))},
+            "expires_at": {"N": str(session.expires_at)},
+        }
+
+    def issue(self, session: Session) -> str:
+        """The first refresh token of a session's family."""
+        token = f"{REFRESH_PREFIX}{secrets.token_urlsafe(32)}"
+        self.dynamodb.put_item(
+            TableName=self.table_name,
+            Item=self._item(token, session, 0),
+            ConditionExpression="attribute_not_exists(token_hash)",
+        )
+        return token
+
+    def rotate(self, presented: str) -> Rotated:
+        """Exchange *presented* for its successor; raise :class:`RefreshError` (revoking the family on reuse)."""
+        if not presented.startswith(REFRESH_PREFIX) or len(presented) > 128:
+            raise RefreshError("unknown")
+        old_hash = hash_refresh_token(presented)
+        item = self.dynamodb.get_item(
+            TableName=self.table_name, Key={"token_hash": {"S": old_hash}}, ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            raise RefreshError("unknown")
+        session_id = item["session_id"]["S"]
+        now = self.clock()
+        if item.get("status", {}).get("S") != "active":
+            self._reuse(session_id)
+        if _number(item, "expires_at") <= now:
+            raise RefreshError("expired", session_id)
+        session = self.sessions.active(session_id)
+        if session is None:
+            raise RefreshError("session_ended", session_id)
+        successor = f"{REFRESH_PREFIX}{secrets.token_urlsafe(32)}"
+        new_item = self._item(successor, session, _number(item, "generation") + 1)
+        dynamodb = self.dynamodb
+        try:
+            dynamodb.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": self.table_name,
+                            "Key": {"token_hash": {"S": old_hash}},
+                            "UpdateExpression": "SET #status = :rotated, rotated_at = :now, replaced_by = :next",
+                            "ConditionExpression": "#status = :active",
+                            "ExpressionAttributeNames": {"#status": "status"},
+                            "ExpressionAttributeValues": {
+                                ":rotated": {"S": "rotated"},
+                                ":active": {"S": "active"},
+                                ":now": {"N": str(int(now))},
+                                ":next": new_item["token_hash"],
+                            },
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": new_item,
+                            "ConditionExpression": "attribute_not_exists(token_hash)",
+                        }
+                    },
+                    {
+                        "ConditionCheck": {
+                            "TableName": self.sessions.table_name,
+                            "Key": {"session_id": {"S": session_id}},
+                            "ConditionExpression": "#status = :active",
+                            "ExpressionAttributeNames": {"#status": "status"},
+                            "ExpressionAttributeValues": {":active": {"S": "active"}},
+                        }
+                    },
+                ]
+            )
+        except dynamodb.exceptions.TransactionCanceledException as exc:
+            codes = [reason.get("Code") for reason in exc.response.get("CancellationReasons", [])]
+            if codes[:1] == ["ConditionalCheckFailed"]:  # rotated by a concurrent request: reuse
+                self._reuse(session_id)
+            raise RefreshError("session_ended", session_id) from None
+        return Rotated(session=session, refresh_token=successor)
+
+    def _reuse(self, session_id: str) -> None:
+        self.sessions.revoke(session_id, reason="refresh_token_reuse")
+        raise RefreshError("reused", session_id)
+
+    def ping(self) -> None:
+        """One cheap read; raises if the table does not answer."""
+        self.dynamodb.get_item(TableName=self.table_name, Key={"token_hash": {"S": _READINESS_KEY}})

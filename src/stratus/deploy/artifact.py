@@ -1,0 +1,274 @@
+"""``stratus invoke --artifact``: run a built zip the way Lambda runs it, and invoke it.
+
+This is what proves a zip boots, so it reproduces the sandbox rather than the developer's environment:
+
+- the zip is unpacked into a directory of its own (Lambda's ``/var/task``), modes kept;
+- the runtime is a **clean** interpreter of the zip's Python version: ``python -I -S``, so no site-packages,
+  no user site, no ``PYTHON*`` variables; ``sys.path`` is the unpacked zip, then a directory holding
+  awslambdaric and boto3/botocore (what Lambda's ``/var/runtime`` and its Python's site-packages hold), then
+  the standard library. A dependency the zip forgot fails the import here as it would in AWS;
+- it is driven by the local cloud's Lambda runtime (:class:`stratus.local.runtime.function.LambdaFunction`):
+  awslambdaric polls the Runtime API, the result comes back through it, with Lambda's START/END/REPORT lines;
+- the environment is the one the local cloud gives the service (:func:`stratus.local.environ.lambda_environ`:
+  identity, Lambda's reserved variables, one variable per resource it uses, named as in AWS), with no AWS
+  endpoint unless one is given: a handler that calls AWS at import reaches nothing by accident.
+
+The zip must be built for this machine: its architecture, and a Python version installed here (the local
+interpreter's, or any found as for bytecode). ``stratus build SERVICE --arch x86_64 --runtime python3.11``
+builds one for a typical x86_64 laptop with Python 3.11.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from stratus import naming
+from stratus.build import bytecode
+from stratus.build.archive import BuildInfo, extract, read_info
+from stratus.build.targets import Target, arch_of_machine
+from stratus.build.workspace import run_uv
+from stratus.errors import StratusError
+from stratus.events.httpapi import HttpRequest, build_event
+from stratus.local.aws import Provisioned
+from stratus.local.environ import Endpoints, lambda_environ
+from stratus.local.httpapi.routes import RouteTable, service_routes
+from stratus.local.runtime.function import FunctionConfig, InvokeResult, LambdaFunction
+from stratus.manifest import LambdaService, Stack
+
+if TYPE_CHECKING:
+    from stratus.local.logs import LogSink
+
+ACCOUNT_ID = "000000000000"  # no account: names and ARNs are shaped as AWS's, owned by nobody
+# Lambda's bootstrap puts the task root first and the runtime directory after it; -I -S leaves only the stdlib.
+BOOT = (
+    "import os, runpy, sys; "
+    "sys.path[:0] = [os.environ['LAMBDA_TASK_ROOT'], os.environ['LAMBDA_RUNTIME_DIR']]; "
+    "runpy.run_module('awslambdaric', run_name='__main__', alter_sys=True)"
+)
+# What the Lambda Python runtime itself provides next to the code (AWS ships boto3 and botocore with it).
+RUNTIME_PACKAGES = ("awslambdaric", "boto3")
+
+
+@dataclass(frozen=True)
+class Artifact:
+    path: Path
+    info: BuildInfo
+
+    @classmethod
+    def open(cls, path: Path) -> Artifact:
+        if not path.is_file():
+            raise StratusError(f"{path}: no such file", hint="build one with `stratus build SERVICE`")
+        try:
+            info = read_info(path)
+        except (OSError, ValueError) as exc:
+            raise StratusError(f"{path}: not a zip ({exc})") from exc
+        if info is None:
+            raise StratusError(f"{path}: not a zip built by `stratus build` (it has no build record)")
+        return cls(path, info)
+
+
+def check_runnable(artifact: Artifact) -> bytecode.Interpreter:
+    """The interpreter to boot ``artifact`` with here, or an error saying what to build instead."""
+    info = artifact.info
+    here = arch_of_machine(platform.machine())
+    target = Target(info.runtime, info.arch)  # type: ignore[arg-type]
+    interpreter = bytecode.find_interpreter(target) if here == info.arch else None
+    if interpreter is None:
+        local = "python{}.{}".format(*sys.version_info[:2])
+        reason = (
+            f"it is built for {info.arch} and this machine is {platform.machine()}"
+            if here != info.arch
+            else f"no Python {target.python_version} is installed here"
+        )
+        raise StratusError(
+            f"{artifact.path.name} cannot run on this machine: {reason}",
+            hint=f"build one for it: `stratus build {info.service} --arch {here or 'x86_64'} --runtime {local}`",
+        )
+    return interpreter
+
+
+def runtime_dir(root: Path, interpreter: bytecode.Interpreter) -> Path:
+    """awslambdaric and boto3 for ``interpreter`` (what Lambda keeps outside the zip), installed once."""
+    versions = []
+    for name in RUNTIME_PACKAGES:
+        try:
+            versions.append(f"{name}=={importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            versions.append(name)
+    key = f"{interpreter.cache_tag}-{platform.machine()}-" + "-".join(v.replace("==", "") for v in versions)
+    final = root / ".stratus" / "build" / "runtime" / key
+    if (final / "awslambdaric").is_dir():
+        return final
+    tmp = final.with_name(f".{final.name}.tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        run_uv(
+            ["pip", "install", "--quiet", "--target", str(tmp), "--python", interpreter.path,
+             "--only-binary", ":all:", *versions],
+            cwd=root,
+            what=f"installing the Lambda runtime ({', '.join(versions)}) for {interpreter.path}",
+        )  # fmt: skip
+        try:
+            tmp.replace(final)
+        except OSError:
+            if not (final / "awslambdaric").is_dir():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def artifact_environ(
+    stack: Stack,
+    service: str,
+    task_root: Path,
+    runtime: Path,
+    handler: str,
+    *,
+    runtime_name: str,
+    endpoint: str | None = None,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The variables the function sees: as in the local cloud, resources named as in AWS, no endpoint."""
+    svc = stack.services[service]
+    assert isinstance(svc, LambdaService)
+    region = stack.project.region
+    provisioned = Provisioned()
+    for binding in stack.bindings(service):
+        name = stack.resource_name(binding.name)
+        if binding.kind == "queue":
+            provisioned.queue_urls[binding.name] = f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{name}"
+            dlq = naming.dlq_name(stack.project.name, stack.env, binding.name)
+            provisioned.dlq_urls[binding.name] = f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{dlq}"
+        elif binding.kind == "table":
+            provisioned.tables[binding.name] = name
+        elif binding.kind == "bucket":
+            provisioned.buckets[binding.name] = name
+    databases = {name: f"postgresql://unconfigured/{name}" for name in stack.databases}
+    endpoints = Endpoints(aws=endpoint or "", invoke="", api="", provisioned=provisioned, databases=databases)
+    function = stack.resource_name(service)
+    env = lambda_environ(
+        stack, service, svc, function=function, handler=handler, task_root=task_root, endpoints=endpoints
+    )
+    for key in ("PYTHONPATH", "VIRTUAL_ENV", "AWS_ENDPOINT_URL_LAMBDA", "STRATUS_API_URL"):
+        env.pop(key, None)
+    if not endpoint:
+        env.pop("AWS_ENDPOINT_URL", None)
+    env["LAMBDA_RUNTIME_DIR"] = str(runtime)
+    env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{runtime_name}"
+    env.update(extra or {})
+    return env
+
+
+def http_event(
+    stack: Stack,
+    service: str,
+    *,
+    method: str = "GET",
+    path: str | None = None,
+    query: str = "",
+    headers: list[tuple[str, str]] | None = None,
+    body: bytes = b"",
+) -> bytes:
+    """An HTTP API payload 2.0 event for a request routed to ``service`` (default: ``GET <path>/health``)."""
+    svc = stack.services[service]
+    raw_path = path or (f"{svc.path.rstrip('/')}/health")
+    table = RouteTable(service_routes(service, svc.path))
+    match = table.match(method.upper(), raw_path)
+    if match is None:
+        keys = ", ".join(route.key for route in table.routes)
+        raise StratusError(
+            f"{method.upper()} {raw_path} is not routed to {service} (its routes: {keys})",
+            hint=f"give the path as the HTTP API receives it, e.g. --path {svc.path.rstrip('/')}/health",
+        )
+    request = HttpRequest(
+        method=method.upper(),
+        raw_path=raw_path,
+        raw_query=query,
+        headers=[("host", "localhost"), ("user-agent", "stratus-invoke"), *(headers or [])],
+        body=body,
+        source_ip="127.0.0.1",
+    )
+    event = build_event(
+        request,
+        route_key=match.route.key,
+        path_parameters=match.path_parameters,
+        api_id="artifact",
+        account_id=ACCOUNT_ID,
+        domain_name="localhost",
+        request_id=str(uuid.uuid4()),
+    )
+    return json.dumps(event, separators=(",", ":")).encode()
+
+
+async def invoke_artifact(
+    artifact: Artifact,
+    stack: Stack,
+    service: str,
+    event: bytes,
+    sink: LogSink,
+    *,
+    endpoint: str | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    handler: str | None = None,
+    interpreter: bytecode.Interpreter | None = None,
+) -> InvokeResult:
+    """Unpack, boot and invoke ``artifact`` once with ``event``; the function's logs go to ``sink``."""
+    info = artifact.info
+    if info.service != service:
+        raise StratusError(f"{artifact.path.name} holds service {info.service!r}, not {service!r}")
+    svc = stack.services.get(service)
+    if not isinstance(svc, LambdaService):
+        raise StratusError(f"{service} is not a Lambda service in {stack.manifest_path.name}")
+    handler = handler or info.handler
+    if handler not in info.handlers:
+        raise StratusError(
+            f"{artifact.path.name} has no handler {handler!r}", hint=f"its handlers: {', '.join(info.handlers)}"
+        )
+    interpreter = interpreter or check_runnable(artifact)
+    runtime = runtime_dir(stack.root, interpreter)
+    boot_root = stack.root / ".stratus" / "build" / "boot"
+    boot_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=boot_root, prefix=f"{service}-") as scratch:
+        task_root = Path(scratch) / "task"
+        task_root.mkdir()
+        extract(artifact.path, task_root)
+        function = stack.resource_name(service)
+        config = FunctionConfig(
+            name=function,
+            source=service,
+            handler=handler,
+            task_root=task_root,
+            memory=svc.memory,
+            timeout=svc.timeout,
+            reserved_concurrency=None,
+            environ=artifact_environ(
+                stack,
+                service,
+                task_root,
+                runtime,
+                handler,
+                runtime_name=info.runtime,
+                endpoint=endpoint,
+                extra=extra_env,
+            ),
+            arn=f"arn:aws:lambda:{stack.project.region}:{ACCOUNT_ID}:function:{function}",
+            log_group=f"/aws/lambda/{function}",
+            runtime_argv=(interpreter.path, "-I", "-S", "-c", BOOT),
+        )
+        fn = LambdaFunction(config, sink, max_environments=1)
+        try:
+            return await fn.invoke(event)
+        finally:
+            await fn.close()

@@ -1,0 +1,288 @@
+"""``stratus deploy``: preflight, build, push, Terraform, wait, smoke test, in that order.
+
+1. **preflight** (:mod:`stratus.deploy.preflight`): terraform >= 1.5, AWS credentials (STS
+   GetCallerIdentity), the region, the rendered Terraform for the environment, and, when images are pushed,
+   a Docker daemon with buildx. All missing prerequisites are reported together (exit 2).
+2. **build**: the zip of every Lambda service (cached builds cost nothing), for its manifest target.
+3. **terraform init** with the environment's backend (``environments/<env>.s3.tfbackend``).
+4. **push**: the image of each selected container service, to its ECR repository, after a ``docker login``
+   with an ECR authorization token. A repository that does not exist yet (first deploy) is created first
+   with ``terraform apply -target=module.ecr_<service>``. Unselected services keep ``<svc>-<env>-latest``.
+5. **plan** ``-var-file=environments/<env>.tfvars -var lambda_packages=... -var image_tags=... -out=<plan>``,
+   then **apply** of that saved plan. ``--plan`` stops after the plan, and pushes nothing (a plan changes
+   nothing, so it does not push images either: the plan shows the tags a deploy would push).
+6. **wait**: every selected App Runner service until ``RUNNING`` (App Runner deploys take minutes).
+7. **smoke test**: ``GET <primary_endpoint><service path>/health`` of each selected service answers 2xx
+   (401/403 for a service behind the gateway's authorizer: routed and protected).
+
+A failing step stops the deploy: nothing after it runs. Side effects are injected (``run`` for
+subprocesses, ``client`` for boto3 clients, ``http`` for the smoke test, ``sleep``, the builder and the image
+planner), so the sequence is tested with stand-ins for terraform, docker and AWS.
+"""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+
+from stratus.build.images import Docker, ImagePlan, git_sha, plan_image, registry_host, repository_name
+from stratus.build.package import Builder, BuildOptions
+from stratus.deploy import preflight
+from stratus.deploy.terraform import Terraform, deploy_variables
+from stratus.errors import StratusError
+from stratus.manifest import ContainerService, Service, Stack
+
+Runner = Callable[..., "subprocess.CompletedProcess[str]"]
+ClientFactory = Callable[[str], Any]
+RUNNING_TIMEOUT_S = 20 * 60.0
+RUNNING_POLL_S = 10.0
+SMOKE_ATTEMPTS = 6
+SMOKE_PAUSE_S = 5.0
+FAILED_STATES = frozenset({"CREATE_FAILED", "DELETE_FAILED", "DELETED", "PAUSED"})
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    env: str
+    services: tuple[str, ...] = ()  # empty: every service
+    plan_only: bool = False
+    tag: str | None = None
+
+
+@dataclass
+class DeployReport:
+    zips: dict[str, Path] = field(default_factory=dict)
+    images: dict[str, str] = field(default_factory=dict)  # service -> the tag Terraform deploys
+    planned: bool = False
+    applied: bool = False
+    endpoint: str | None = None
+    health: dict[str, int] = field(default_factory=dict)
+
+
+class Deployer:
+    def __init__(
+        self,
+        stack: Stack,
+        options: DeployOptions,
+        *,
+        run: Runner | None = None,
+        client: ClientFactory | None = None,
+        http: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        progress: Callable[[str], None] | None = None,
+        builder: Builder | None = None,
+        plan_image: Callable[..., ImagePlan] = plan_image,
+        workdir: Path | None = None,
+    ) -> None:
+        self.stack = stack
+        self.options = options
+        self.run = run or subprocess.run
+        self.client = client or boto3.session.Session(region_name=stack.project.region).client
+        self.http = http
+        self.sleep = sleep
+        self.progress = progress or (lambda _msg: None)
+        self.builder = builder or Builder(stack, BuildOptions(), progress=self.progress)
+        self.plan_image = plan_image
+        self.docker = Docker(self.run)
+        self.workdir = workdir or stack.root / "infra" / "terraform"
+        self.terraform = Terraform(self.workdir, run=self.run)
+        unknown = [s for s in options.services if s not in stack.services]
+        if unknown:
+            raise StratusError(
+                f"no service named {', '.join(unknown)} in {stack.manifest_path.name}",
+                hint=f"services: {', '.join(stack.services)}",
+            )
+
+    @property
+    def selected(self) -> list[str]:
+        return list(self.options.services) or list(self.stack.services)
+
+    def _image_services(self, only_selected: bool) -> list[str]:
+        """Services shipped as images: containers, and Lambdas with ``package = "image"``."""
+        names = self.selected if only_selected else list(self.stack.services)
+        return [n for n in names if _is_image(self.stack.services[n])]
+
+    # ----------------------------------------------------------------------------------------------- run
+
+    def deploy(self) -> DeployReport:
+        report = DeployReport()
+        env = self.options.env
+        identity = self.preflight()
+        self.progress("build: Lambda zips")
+        zipped = [name for name, svc in self.stack.lambdas() if svc.package == "zip"]
+        for result in self.builder.build_many(zipped):
+            report.zips[result.service] = result.path
+        registry = registry_host(identity.account, self.stack.project.region)
+        sha = git_sha(self.stack.root)
+        images: list[ImagePlan] = []
+        for name in self._image_services(only_selected=False):
+            if name in self._image_services(only_selected=True):
+                plan = self.plan_image(self.stack, name, registry=registry, sha=sha, tag=self.options.tag)
+                images.append(plan)
+                report.images[name] = plan.tag
+            else:
+                report.images[name] = f"{name}-{env}-latest"
+        variables = deploy_variables(report.zips, report.images)
+        var_file = f"environments/{env}.tfvars"
+        backend = f"environments/{env}.s3.tfbackend"
+        self.progress(f"terraform init ({self.workdir})")
+        self.terraform.init(backend_config=backend if (self.workdir / backend).exists() else None)
+        if images and not self.options.plan_only:
+            missing = self.missing_repositories([plan.service for plan in images])
+            if missing:
+                self.progress(f"terraform: creating the ECR repositories of {', '.join(missing)}")
+                self.terraform.apply_targets(
+                    [f"module.ecr_{n}" for n in missing], var_file=var_file, variables=variables
+                )
+            self.login(registry)
+            for plan in images:
+                self.progress(f"push: {plan.versioned}")
+                self.docker.build(plan, push=True)
+        plan_file = self.stack.root / ".stratus" / "deploy" / f"{env}.tfplan"
+        plan_file.parent.mkdir(parents=True, exist_ok=True)
+        self.progress("terraform plan")
+        self.terraform.plan(var_file=var_file, variables=variables, out=plan_file)
+        report.planned = True
+        if self.options.plan_only:
+            return report
+        self.progress("terraform apply")
+        self.terraform.apply(plan_file)
+        report.applied = True
+        self.wait_for_apprunner()
+        report.endpoint = self.terraform.output("primary_endpoint")
+        report.health = self.smoke_test(report.endpoint)
+        return report
+
+    def preflight(self) -> preflight.Identity:
+        missing: list[preflight.Missing] = []
+        for check in (
+            preflight.check_terraform(self.run),
+            preflight.check_region(self.stack.project.region, _known_regions()),
+            preflight.check_infra(self.workdir, self.options.env),
+        ):
+            if check:
+                missing.append(check)
+        if self._image_services(only_selected=True) and not self.options.plan_only:
+            docker = preflight.check_docker(self.docker)
+            if docker:
+                missing.append(docker)
+        identity, credentials = preflight.check_credentials(self.client("sts"))
+        if credentials:
+            missing.append(credentials)
+        preflight.raise_missing(missing)
+        assert identity is not None
+        return identity
+
+    def missing_repositories(self, services: list[str]) -> list[str]:
+        """The services whose ECR repository does not exist yet."""
+        ecr = self.client("ecr")
+        missing = []
+        for name in services:
+            try:
+                ecr.describe_repositories(repositoryNames=[repository_name(self.stack, name)])
+            except ecr.exceptions.RepositoryNotFoundException:
+                missing.append(name)
+        return missing
+
+    def login(self, registry: str) -> None:
+        token = self.client("ecr").get_authorization_token()["authorizationData"][0]["authorizationToken"]
+        username, _, password = base64.b64decode(token).decode().partition(":")
+        self.docker.login(registry, username, password)
+
+    def wait_for_apprunner(self) -> None:
+        names = {self.stack.resource_name(n): n for n in self._image_services(only_selected=True)
+                 if self.stack.services[n].kind == "apprunner"}  # fmt: skip
+        if not names:
+            return
+        apprunner = self.client("apprunner")
+        arns: dict[str, str] = {}
+        kwargs: dict[str, str] = {}
+        while True:  # ListServices has no paginator in botocore
+            page = apprunner.list_services(**kwargs)
+            for summary in page["ServiceSummaryList"]:
+                if summary["ServiceName"] in names:
+                    arns[summary["ServiceName"]] = summary["ServiceArn"]
+            if not page.get("NextToken"):
+                break
+            kwargs["NextToken"] = page["NextToken"]
+        missing = sorted(set(names) - set(arns))
+        if missing:
+            raise StratusError(f"App Runner has no service named {', '.join(missing)} after the apply")
+        waited = 0.0
+        pending = dict(arns)
+        while pending:
+            for name, arn in list(pending.items()):
+                status = apprunner.describe_service(ServiceArn=arn)["Service"]["Status"]
+                if status == "RUNNING":
+                    self.progress(f"App Runner {name}: RUNNING")
+                    del pending[name]
+                elif status in FAILED_STATES:
+                    raise StratusError(
+                        f"App Runner service {name} is {status}",
+                        hint=f"see its events and logs: `stratus logs {names[name]} --aws --env {self.options.env}`",
+                    )
+            if not pending:
+                return
+            if waited >= RUNNING_TIMEOUT_S:
+                raise StratusError(f"App Runner services still not RUNNING after {waited:.0f} s: {', '.join(pending)}")
+            self.sleep(RUNNING_POLL_S)
+            waited += RUNNING_POLL_S
+
+    def smoke_test(self, endpoint: str) -> dict[str, int]:
+        if not endpoint:
+            raise StratusError("terraform output primary_endpoint is empty: cannot smoke-test the services")
+        http = self.http or httpx.Client(timeout=15.0)
+        results: dict[str, int] = {}
+        failures: list[str] = []
+        try:
+            for name in self.selected:
+                svc = self.stack.services[name]
+                url = f"{endpoint.rstrip('/')}{svc.path.rstrip('/')}/health"
+                status = 0
+                for attempt in range(SMOKE_ATTEMPTS):
+                    try:
+                        status = http.get(url).status_code
+                    except httpx.HTTPError:
+                        status = 0
+                    if healthy(status, protected=svc.auth != "none"):
+                        break
+                    if attempt + 1 < SMOKE_ATTEMPTS:
+                        self.sleep(SMOKE_PAUSE_S)
+                results[name] = status
+                if healthy(status, protected=svc.auth != "none"):
+                    self.progress(f"smoke test {name}: {status}")
+                else:
+                    failures.append(f"{name}: GET {url} answered {status or 'nothing'}")
+        finally:
+            if self.http is None:
+                http.close()
+        if failures:
+            raise StratusError(
+                "the deploy is applied but the smoke test failed:\n  " + "\n  ".join(failures),
+                hint=f"look at the service's logs: `stratus logs SERVICE --aws --env {self.options.env}`",
+            )
+        return results
+
+
+def _is_image(svc: Service) -> bool:
+    return isinstance(svc, ContainerService) or svc.package == "image"
+
+
+def healthy(status: int, *, protected: bool) -> bool:
+    """A health answer that passes: 2xx; for a service behind the authorizer, 401/403 (routed, protected)."""
+    return 200 <= status < 300 or (protected and status in (401, 403))
+
+
+def _known_regions() -> list[str]:
+    try:
+        return boto3.session.Session().get_available_regions("lambda")
+    except Exception:  # the list is only a spelling check
+        return []

@@ -1,0 +1,51 @@
+variable "name" {
+  description = "Name of the table."
+  type        = string
+}
+
+variable "hash_key" {
+  description = "Partition key attribute."
+  type        = string
+}
+
+variable "hash_key_type" {
+  description = "Type of the partition key: S, N or B."
+  type        = string
+  default     = "S"
+}
+
+variable "range_key" {
+  description = "Sort key attribute, if the table has one."
+  type        = string
+  default     = null
+}
+
+variable "range_key_type" {
+  description = "Type of the sort key: S, N or B."
+  type        = string
+  default     = "S"
+}
+
+variable "ttl_attribute" {
+  description = "Attribute holding each item's expiry (epoch seconds), if items expire."
+  type        = string
+  default     = null
+}
+
+variable "kms_key_arn" {
+  description = "Customer managed KMS key for encryption at rest; null uses the AWS owned key."
+  type        = string
+  default     = null
+}
+
+variable "deletion_protection" {
+  description = "Whether DynamoDB refuses to delete the table."
+  type        = bool
+  default     = false
+}
+
+variable "tags" {
+  description = "Tags for every resource of the module."
+  type        = map(string)
+  default     = {}
+}
