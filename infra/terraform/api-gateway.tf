@@ -4,7 +4,7 @@
 #   / -> gateway (lambda)
 #   /auth -> idp (lambda)
 #   /web -> web (apprunner)
-#   /worker -> worker (lambda)
+#   /worker -> worker (lambda, auth api_key)
 
 module "api" {
   source = "./modules/http-api"
@@ -78,11 +78,28 @@ module "api" {
     }
     "ANY /worker" = {
       integration = "worker"
-      authorizer  = null
+      authorizer  = "api_key"
     }
     "ANY /worker/{proxy+}" = {
       integration = "worker"
+      authorizer  = "api_key"
+    }
+    "OPTIONS /worker" = {
+      integration = "worker"
       authorizer  = null
+    }
+    "OPTIONS /worker/{proxy+}" = {
+      integration = "worker"
+      authorizer  = null
+    }
+  }
+
+  authorizers = {
+    api_key = {
+      function_name    = module.lambda_gateway.function_names["authorizer"]
+      invoke_arn       = module.lambda_gateway.invoke_arns["authorizer"]
+      ttl              = 0
+      identity_sources = ["$request.header.x-api-key"]
     }
   }
 

@@ -43,7 +43,7 @@ module "lambda_gateway" {
     STRATUS_ENV             = var.environment
     STRATUS_PROJECT         = var.project_name
     STRATUS_RATE_LIMITS     = "{\"/\": {\"period\": 60, \"requests\": 100}}"
-    STRATUS_ROUTE_AUTH      = "{\"/\": \"none\", \"/auth\": \"none\", \"/web\": \"none\", \"/worker\": \"none\"}"
+    STRATUS_ROUTE_AUTH      = "{\"/\": \"none\", \"/auth\": \"none\", \"/web\": \"none\", \"/worker\": \"api_key\"}"
     STRATUS_SERVICE         = "gateway"
   }
 

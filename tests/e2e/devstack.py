@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -61,6 +62,16 @@ class DevStack:
 
     def output(self) -> str:
         return self.out_path.read_text() + "\n--- stderr ---\n" + self.err_path.read_text()
+
+    def raw(self, method: str, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        """Send ``path`` byte for byte (httpx would resolve ``..`` and read ``//x`` as a host)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            connection.request(method, path, headers=headers or {})
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            connection.close()
 
     def logs(self) -> str:
         return self.out_path.read_text()

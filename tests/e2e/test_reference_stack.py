@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
+import httpx
 import pytest
 
 from tests.e2e.devstack import DevStack
@@ -27,8 +30,30 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
     shutil.copytree(REPO / "services", root / "services", ignore=shutil.ignore_patterns("__pycache__", "tests"))
     shutil.copytree(REPO / "libs", root / "libs", ignore=shutil.ignore_patterns("__pycache__", "tests"))
     running = DevStack(root)
+    created = subprocess.run(
+        [sys.executable, "-m", "stratus", "apikey", "create", "e2e-tests"],
+        cwd=root, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    running.api_key = created.stdout.strip()  # type: ignore[attr-defined]
+    running.client.headers["x-api-key"] = running.api_key  # type: ignore[attr-defined]
     yield running
     running.stop()
+
+
+def test_the_worker_needs_an_api_key(stack: DevStack) -> None:
+    # `auth = "api_key"`: the gateway's authorizer decides, as API Gateway's Lambda authorizer in AWS
+    assert httpx.get(f"{stack.url}/worker/health").status_code == 401
+    assert (
+        httpx.get(f"{stack.url}/worker/health", headers={"x-api-key": "stk_0000000000000000_nope"}).status_code == 403
+    )
+    assert stack.client.get("/worker/health").status_code == 200
+    listed = subprocess.run(
+        [sys.executable, "-m", "stratus", "apikey", "list"], cwd=stack.root, capture_output=True, text=True, timeout=60
+    )
+    keys = json.loads(listed.stdout)
+    assert [k["name"] for k in keys] == ["e2e-tests"]
+    assert stack.api_key not in listed.stdout  # type: ignore[attr-defined]  # the secret is never shown again
 
 
 def test_worker_health_is_reached_under_its_prefix(stack: DevStack) -> None:
@@ -106,7 +131,12 @@ def test_the_services_integration_tests_pass_against_the_running_stack(stack: De
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
         cwd=REPO,
-        env={**os.environ, "STRATUS_URL": stack.url},
+        env={
+            **os.environ,
+            "STRATUS_URL": stack.url,
+            "STRATUS_API_KEY": stack.api_key,  # type: ignore[attr-defined]
+            "STRATUS_API_KEY_PATH": "/worker/health",
+        },
         capture_output=True,
         text=True,
         timeout=300,
@@ -118,3 +148,14 @@ def test_the_services_integration_tests_pass_against_the_running_stack(stack: De
 
 def test_queue_depths_are_shown(stack: DevStack) -> None:
     stack.wait_log(r"queues\s+\| jobs: \d+ waiting, \d+ in flight, \d+ in its DLQ")
+
+
+def test_stratus_logs_prints_a_services_lines(stack: DevStack) -> None:
+    stack.client.get("/worker/health")
+    stack.wait_log(r"worker\s+\| \S+ REPORT RequestId")
+    time.sleep(0.1)
+    done = subprocess.run(
+        [sys.executable, "-m", "stratus", "logs", "worker"], cwd=stack.root, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "REPORT RequestId" in done.stdout

@@ -52,7 +52,11 @@ def dev(
         access_log=access_log,
         reload=reload,
     )
-    _run_async(run(stack, options, LogSink(), _print_ready))
+    sink = LogSink(log_dir=stack.root / ".stratus" / "logs")  # copies read by `stratus logs SERVICE`
+    try:
+        _run_async(run(stack, options, sink, _print_ready))
+    finally:
+        sink.close()
 
 
 def _print_ready(cloud: LocalCloud, ready: Readiness) -> None:

@@ -5,7 +5,8 @@ logs three lines an invocation; a write per line cost a sixth of the local cloud
 outside a loop, or with ``buffered=False``, each line goes out at once. On a terminal each
 source gets its own colour. The hot path uses plain string operations, not rich.
 
-With ``log_dir``, each source's lines are also copied (without colour) to ``<log_dir>/<source>.log``,
+With ``log_dir``, each source's lines are also copied (without colour) to ``<log_dir>/<source>.log``
+(``worker/jobs`` -> ``worker.jobs.log``),
 emptied when the sink first writes to it: what ``stratus logs SERVICE`` reads.
 """
 
@@ -96,7 +97,8 @@ class LogSink:
             if handle is None and self.log_dir is not None:
                 try:
                     self.log_dir.mkdir(parents=True, exist_ok=True)
-                    handle = self._files[source] = (self.log_dir / f"{source}.log").open("w", encoding="utf-8")
+                    name = source.replace("/", ".")  # worker/jobs -> worker.jobs.log
+                    handle = self._files[source] = (self.log_dir / f"{name}.log").open("w", encoding="utf-8")
                 except OSError:  # a copy is best effort too
                     continue
             if handle is not None:
