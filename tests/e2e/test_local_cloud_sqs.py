@@ -151,3 +151,24 @@ def test_stratus_trigger_fires_a_schedule_now_with_a_scheduled_event(qlab: DevSt
     assert unknown.returncode == 1
     assert "no schedule 'consumer.nope' in the running stack" in unknown.stderr
     assert "consumer.tick" in unknown.stderr
+
+
+def test_stratus_invoke_runs_one_invocation_in_the_running_stack(qlab: DevStack) -> None:
+    http = subprocess.run(
+        [sys.executable, "-m", "stratus", "invoke", "consumer", "--path", "/consumer/anything"],
+        cwd=qlab.root, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert http.returncode == 0, http.stderr
+    assert json.loads(http.stdout.strip().splitlines()[-1]) == {"statusCode": 200, "body": "ok"}
+    assert "REPORT RequestId" in http.stderr
+    event = subprocess.run(
+        [sys.executable, "-m", "stratus", "events", "sqs", "--body", "poison-invoked"],
+        cwd=qlab.root, capture_output=True, text=True, timeout=60,
+    ).stdout  # fmt: skip
+    failed = subprocess.run(
+        [sys.executable, "-m", "stratus", "invoke", "consumer:consumer.main.handler", "--event", "-"],
+        cwd=qlab.root, input=event, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert failed.returncode == 1
+    assert "function error (Unhandled)" in failed.stderr
+    assert json.loads(failed.stdout.strip().splitlines()[-1])["errorType"] == "RuntimeError"

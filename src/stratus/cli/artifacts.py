@@ -305,17 +305,23 @@ def invoke(
     aws_endpoint: Annotated[str | None, typer.Option(help="AWS_ENDPOINT_URL for the function.")] = None,
     env: EnvOption = DEFAULT_ENV,
 ) -> None:
-    """Invoke a Lambda service. With --artifact (or --build): boot the zip as Lambda does, on a clean
-    interpreter driven through the Lambda Runtime API, and print its response."""
+    """Invoke a Lambda service (SERVICE or SERVICE:HANDLER) and print its response and logs: in the running
+    `stratus dev`, or with --artifact (or --build) in a fresh environment booted from the zip as Lambda does,
+    on a clean interpreter driven through the Lambda Runtime API."""
     from stratus.deploy.artifact import Artifact, invoke_artifact
     from stratus.local.logs import LogSink
 
     stack = load_stack(env=env)
+    if ":" in service:
+        service, _, handler = service.partition(":")
     svc = _service(stack, service)
     if not isinstance(svc, LambdaService):
         raise StratusError(f"{service} is a {svc.kind} service: only Lambda services are invoked")
     if artifact is None and not build_artifact:
-        raise StratusError("give the zip to boot with --artifact ZIP, or --build to build one for this machine")
+        _invoke_running(
+            stack, service, handler, _event_payload(stack, service, event, method, path, header or [], data)
+        )
+        return
     if build_artifact:
         artifact = _build_for_host(stack, service)
     assert artifact is not None
@@ -338,6 +344,25 @@ def invoke(
     except (ValueError, AttributeError):
         status = None
     console.print(f"[green]✓[/] {f'HTTP {status}, ' if status else ''}{summary}")
+
+
+def _invoke_running(stack: Stack, service: str, handler: str | None, payload: bytes) -> None:
+    from stratus.local.client import invoke as invoke_running
+    from stratus.local.client import running_stack
+
+    running = running_stack(stack.root)
+    if running is None or running.env != stack.env:
+        raise StratusError(
+            f"no stack runs here for environment {stack.env!r}",
+            hint="start it with `uv run stratus dev`, or invoke a fresh environment with --build (or --artifact ZIP)",
+        )
+    result = invoke_running(running, running.function_key(service, handler), payload)
+    if result.log:
+        console.print(result.log.rstrip(), markup=False, highlight=False)
+    typer.echo(result.payload.decode(errors="replace"))
+    if result.function_error:
+        console.print(f"[red]function error[/] ({result.function_error})")
+        raise typer.Exit(1)
 
 
 def _build_for_host(stack: Stack, service: str) -> Path:

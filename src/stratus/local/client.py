@@ -27,6 +27,21 @@ class RunningStack:
     env: str
     functions: dict[str, str]  # key ("worker", "worker/jobs") -> function name
     schedules: dict[str, str]
+    handlers: dict[str, str]  # key -> handler
+
+    def function_key(self, service: str, handler: str | None = None) -> str:
+        """The function of ``service`` (its HTTP handler, or the one running ``handler``)."""
+        if handler is None:
+            if service not in self.functions:
+                raise StratusError(f"the running stack has no Lambda service {service!r}")
+            return service
+        for key, running in self.handlers.items():
+            if running == handler and (key == service or key.startswith(f"{service}/")):
+                return key
+        known = ", ".join(h for k, h in sorted(self.handlers.items()) if k == service or k.startswith(f"{service}/"))
+        raise StratusError(
+            f"no function of {service!r} runs {handler!r} in the running stack", hint=f"its handlers: {known or 'none'}"
+        )
 
     def lambda_client(self) -> Any:
         return boto3.client(
@@ -57,6 +72,7 @@ def running_stack(root: Path) -> RunningStack | None:
         env=state["env"],
         functions=dict(state.get("functions", {})),
         schedules=dict(state.get("schedules", {})),
+        handlers=dict(state.get("handlers", {})),
     )
 
 

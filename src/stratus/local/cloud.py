@@ -269,6 +269,7 @@ class LocalCloud:
             "aws": self.aws.endpoint,
             "databases": self.postgres.urls(),
             "functions": {key: f.config.name for key, f in self.functions.items()},
+            "handlers": {key: f.config.handler for key, f in self.functions.items()},
             "schedules": rules,
             "containers": containers,
         }
