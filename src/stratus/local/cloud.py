@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import uvicorn
 
-from stratus.local import processes
+from stratus.local import http_server, processes
 from stratus.local.authorizer import LocalAuthorizer
 from stratus.local.aws import ACCOUNT_ID, LocalAws
 from stratus.local.environ import Endpoints
@@ -43,7 +43,6 @@ from stratus.manifest import ManifestError, load_stack
 if TYPE_CHECKING:
     import socket
 
-    from stratus.local.gateway import Receive, Scope, Send
     from stratus.local.logs import LogSink
     from stratus.local.runtime.function import LambdaFunction
     from stratus.manifest import Stack
@@ -78,18 +77,6 @@ class _Server(uvicorn.Server):
         yield
 
 
-class _PortDispatch:
-    """One uvicorn server, two APIs: requests are routed by the local port they arrived on."""
-
-    def __init__(self, apps: dict[int, Any]) -> None:
-        self.apps = apps
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            return
-        await self.apps[scope["server"][1]](scope, receive, send)
-
-
 class LocalCloud:
     def __init__(self, stack: Stack, options: DevOptions, sink: LogSink) -> None:
         self.stack = stack
@@ -103,6 +90,7 @@ class LocalCloud:
         self.api: HttpApi | None = None
         self.server: _Server | None = None
         self._serve_task: asyncio.Task[None] | None = None
+        self._api_server: asyncio.Server | None = None
         self._sockets: list[socket.socket] = []
         self._http = httpx.AsyncClient(limits=httpx.Limits(max_connections=256, max_keepalive_connections=64))
         self._changes = asyncio.Lock()
@@ -239,20 +227,21 @@ class LocalCloud:
 
     async def _start_api(self) -> None:
         assert self.api is not None
+        api_socket, invoke_socket = self._sockets
+        self._api_server = await http_server.serve(self.api, api_socket)
         invoke = InvokeApi(self.functions, self.sink, self.stack.project.region, ACCOUNT_ID)
-        app = _PortDispatch({self.options.port: self.api, self.invoke_port: invoke})
         config = uvicorn.Config(
-            app,
+            invoke,
             lifespan="off",
             access_log=False,
             log_level="warning",
             server_header=False,
-            proxy_headers=False,  # the source IP is the connection's, never a client-sent X-Forwarded-For
+            proxy_headers=False,
             http="httptools",
             timeout_keep_alive=30,
         )
         self.server = _Server(config)
-        self._serve_task = asyncio.create_task(self.server.serve(sockets=self._sockets))
+        self._serve_task = asyncio.create_task(self.server.serve(sockets=[invoke_socket]))
         while not self.server.started:
             if self._serve_task.done():
                 self._serve_task.result()
@@ -352,6 +341,8 @@ class LocalCloud:
         """Stop every part; safe to call after a partial start."""
         if self._depths is not None:
             self._depths.cancel()
+        if self._api_server is not None:
+            self._api_server.close()
         if self.server is not None:
             self.server.should_exit = True
         if self._serve_task is not None:

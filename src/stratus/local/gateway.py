@@ -188,36 +188,44 @@ class HttpApi:
         self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The API as an ASGI app (the local cloud serves it with stratus.local.http_server instead)."""
         if scope["type"] != "http":
             return
-        started = time.perf_counter()
-        request_id = base64.b32encode(random.getrandbits(80).to_bytes(10, "big")).decode().rstrip("=")
-        response = await self._handle(scope, receive, request_id)
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
-        headers.append((b"content-length", str(len(response.body)).encode()))
-        headers.append((b"apigw-requestid", request_id.encode()))
-        await send({"type": "http.response.start", "status": response.status, "headers": headers})
-        await send({"type": "http.response.body", "body": response.body})
-        if self.access_log:
-            elapsed = (time.perf_counter() - started) * 1000
-            path = scope["raw_path"].decode("latin-1")
-            self.sink.write("api", f"{scope['method']} {path} {response.status} {elapsed:.1f} ms", request_id)
-
-    async def _handle(self, scope: Scope, receive: Receive, request_id: str) -> HttpResponse:
+        request_id = new_request_id()
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         body = await _read_body(receive, headers)
-        if body is None:
-            return gateway_error(413, "Request Entity Too Large")
         client = scope.get("client") or ("127.0.0.1", 0)
         request = HttpRequest(
             method=scope["method"],
             raw_path=scope["raw_path"].decode("latin-1"),
             raw_query=scope["query_string"].decode("latin-1"),
             headers=headers,
-            body=body,
+            body=body or b"",
             source_ip=client[0],
             protocol=f"HTTP/{scope.get('http_version', '1.1')}",
         )
+        response = await self.respond(request, request_id, too_large=body is None)
+        out = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+        out.append((b"content-length", str(len(response.body)).encode()))
+        out.append((b"apigw-requestid", request_id.encode()))
+        await send({"type": "http.response.start", "status": response.status, "headers": out})
+        await send({"type": "http.response.body", "body": response.body})
+
+    async def respond(self, request: HttpRequest, request_id: str, *, too_large: bool = False) -> HttpResponse:
+        """What API Gateway answers to ``request`` (logged, when the access log is on)."""
+        started = time.perf_counter()
+        if too_large:
+            response = gateway_error(413, "Request Entity Too Large")
+        else:
+            response = await self._handle(request, request_id)
+        if self.access_log:
+            elapsed = (time.perf_counter() - started) * 1000
+            line = f"{request.method} {request.raw_path} {response.status} {elapsed:.1f} ms"
+            self.sink.write("api", line, request_id)
+        return response
+
+    async def _handle(self, request: HttpRequest, request_id: str) -> HttpResponse:
+        headers = request.headers
         if self.throttle is not None and not self.throttle.try_acquire():
             return gateway_error(429, "Too Many Requests")
         origin = next((v for k, v in headers if k == "origin"), None)
@@ -247,6 +255,11 @@ class HttpApi:
                 return decided
             context = {"lambda": decided}
         return await self.integrations[target](request, match, request_id, context)
+
+
+def new_request_id() -> str:
+    """An ``apigw-requestid``-like id (no system call: unique, not secret)."""
+    return base64.b32encode(random.getrandbits(80).to_bytes(10, "big")).decode().rstrip("=")
 
 
 async def _finished_within(task: asyncio.Future[Any], timeout: float) -> bool:
