@@ -6,7 +6,8 @@ record, the time from SendTimestamp to the handler. D messages are sent while no
 queue (the backlog), then the consumer is declared in stratus.toml, which the running stack applies, and
 the stack drains the backlog while 500 more messages are sent at once. Reported: drain throughput
 (messages/s from the first to the last handled message) and the latency p50/p99 of the messages sent after
-the backlog (they wait behind it: that is what a backlog does). Depth 0 is the 500 messages alone.
+the backlog (they wait behind it: that is what a backlog does). Depth 0 is the 500 messages alone, and
+before them 100 messages sent one every 50 ms into the idle queue: the latency of a single message.
 
 Run: .venv/bin/python bench/sqs.py [--depths 0,1000,10000]   (from the repository root; ~2 min)
 """
@@ -97,21 +98,32 @@ def measure(depth: int, probes: int = 500) -> dict[str, float]:
             send(client, url, depth, "backlog")
             fill_s = time.monotonic() - filled
             project(root, consuming=True)  # the running stack starts the event source
+            if depth == 0:  # first, one message at a time: the latency of an idle queue
+                deadline = time.monotonic() + 30
+                while not (root / "records.jsonl").exists() and time.monotonic() < deadline:
+                    client.send_message(QueueUrl=url, MessageBody="warm")
+                    time.sleep(0.5)
+                for i in range(100):
+                    client.send_message(QueueUrl=url, MessageBody=f"paced-{i}")
+                    time.sleep(0.05)
+            expected = depth + probes + (100 if depth == 0 else 0)
             send(client, url, probes, "probe")
             records_path = root / "records.jsonl"
             deadline = time.monotonic() + 600
             while True:
                 lines = records_path.read_text().splitlines() if records_path.exists() else []
-                if len(lines) >= depth + probes or time.monotonic() > deadline:
+                done = [line for line in lines if '"warm' not in line]
+                if len(done) >= expected or time.monotonic() > deadline:
                     break
                 time.sleep(0.2)
         finally:
             stack.stop()
         records = [json.loads(line) for line in lines]
-        handled = sorted(r["at"] for r in records)
+        handled = sorted(r["at"] for r in records if not r["body"].startswith(("paced", "warm")))
         probe_latency = sorted(r["latency"] for r in records if r["body"].startswith("probe"))
+        paced = sorted(r["latency"] for r in records if r["body"].startswith("paced"))
         span = handled[-1] - handled[0] if len(handled) > 1 else float("nan")
-        return {
+        out = {
             "depth": depth,
             "fill_s": round(fill_s, 2),
             "handled": len(records),
@@ -119,6 +131,10 @@ def measure(depth: int, probes: int = 500) -> dict[str, float]:
             "probe_p50_ms": round(statistics.median(probe_latency) * 1000, 1),
             "probe_p99_ms": round(probe_latency[int(len(probe_latency) * 0.99) - 1] * 1000, 1),
         }
+        if paced:
+            out["idle_p50_ms"] = round(statistics.median(paced) * 1000, 1)
+            out["idle_p99_ms"] = round(paced[int(len(paced) * 0.99) - 1] * 1000, 1)
+        return out
 
 
 def main() -> None:
@@ -130,6 +146,9 @@ def main() -> None:
     for r in results:
         print(f"{r['depth']:>7} {r['fill_s']:>7} {r['handled']:>8} {r['messages_per_s']:>8} "
               f"{r['probe_p50_ms']:>9} {r['probe_p99_ms']:>9}")  # fmt: skip
+        if "idle_p50_ms" in r:
+            idle = f"p50 {r['idle_p50_ms']} ms, p99 {r['idle_p99_ms']} ms"
+            print(f"        one message at a time into an idle queue: {idle}")
     out = Path(__file__).parent / "results" / f"sqs-{time.strftime('%Y-%m-%d')}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
