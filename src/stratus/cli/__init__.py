@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 import stratus.cli.artifacts  # noqa: F401  (registers: build, image, deploy, test, logs, invoke)
-from stratus.cli import apikeys, infra, local  # noqa: F401  (registers: apikey; infra, infra check; validate, dev)
+from stratus.cli import apikeys, infra, local, scaffold  # noqa: F401  (apikey; infra; validate, dev; new, add, init)
 from stratus.cli._app import app, console
 from stratus.errors import StratusError
 from stratus.manifest import ManifestError
