@@ -24,16 +24,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=5000)
     parser.add_argument("--kills", type=int, default=5)
-    parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--timeout", type=float, default=600, help="how long to wait for every job to end")
+    parser.add_argument("--function-timeout", type=int, default=4,
+                        help="the consumer's timeout and the queue's visibility timeout (s)")  # fmt: skip
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        stack = DevStack(make_worker_project(Path(tmp)), "--no-access-log")
+        stack = DevStack(make_worker_project(Path(tmp), timeout=args.function_timeout), "--no-access-log")
         try:
             outcome = run(stack, jobs=args.jobs, kills=args.kills, timeout=args.timeout)
         finally:
             stack.stop()
     lost = outcome.jobs - sum(outcome.statuses[s] for s in ("succeeded", "failed"))
     report = {
+        "function_timeout_s": args.function_timeout,
         "jobs": outcome.jobs,
         "environments_killed": outcome.kills,
         "statuses": dict(outcome.statuses),

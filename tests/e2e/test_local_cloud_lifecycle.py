@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -203,5 +204,47 @@ def test_a_service_added_to_the_manifest_is_routed_without_a_restart(tmp_path: P
         manifest.write_text(manifest.read_text().replace('path = "/extra"', 'path = "/lab"'))
         wait_until(lambda: "stratus.toml not applied" in stack.logs(), 10, stack)
         assert stack.client.get("/extra/bare").status_code == 200
+    finally:
+        stack.stop()
+
+
+SLOW_INIT = """
+import time
+
+time.sleep(1.5)  # a slow import: the init phase lasts a while
+
+
+def handler(event, context):
+    return {"statusCode": 200, "body": "ready"}
+"""
+
+
+def test_an_environment_killed_during_init_does_not_break_the_function(tmp_path: Path) -> None:
+    # GIVEN a function whose init takes 1.5 s, and no warm environment (the one started at launch is killed)
+    root = make_lab(tmp_path, databases=False)
+    package = root / "services" / "slowinit" / "slowinit"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "main.py").write_text(SLOW_INIT)
+    manifest = root / "stratus.toml"
+    manifest.write_text(manifest.read_text() + '\n[services.slowinit]\nkind = "lambda"\npath = "/slowinit"\n')
+    stack = DevStack(root)
+
+    def environments() -> list[psutil.Process]:
+        return [p for p in stack.descendants() if "slowinit.main.handler" in " ".join(p.cmdline())]
+
+    try:
+        for process in environments():
+            process.kill()
+        time.sleep(0.3)
+        # WHEN the next request's cold start is killed in the middle of its init
+        killer = threading.Timer(0.7, lambda: [p.kill() for p in environments()])
+        killer.start()
+        first = stack.client.get("/slowinit/x")
+        killer.join()
+        # THEN that request fails as Lambda reports it, and the one after starts a new environment and succeeds
+        assert first.status_code == 500
+        second = stack.client.get("/slowinit/x")
+        assert second.status_code == 200 and second.text == "ready"
     finally:
         stack.stop()

@@ -25,11 +25,17 @@ LogFn = Callable[[str, "str | None"], None]
 
 
 class InitError(Exception):
-    """The handler could not be loaded; ``payload`` is the error as Lambda reports it."""
+    """The environment did not initialise; ``payload`` is the error as Lambda reports it.
 
-    def __init__(self, payload: bytes) -> None:
+    ``reported`` is True when the runtime itself reported the failure (``/init/error``: the handler cannot
+    be imported or found), which will happen again on every start until the code changes; False when the
+    process died or overran the init limit, which may well not happen again.
+    """
+
+    def __init__(self, payload: bytes, *, reported: bool = False) -> None:
         super().__init__(payload.decode(errors="replace"))
         self.payload = payload
+        self.reported = reported
 
 
 def error_payload(error_type: str, message: str) -> bytes:
@@ -199,7 +205,7 @@ class Environment:
 
     def init_error(self, body: bytes, error_type: str | None) -> None:
         if self._ready is not None and not self._ready.done():
-            self._ready.set_exception(InitError(body))
+            self._ready.set_exception(InitError(body, reported=True))
 
     # ------------------------------------------------------------------------------------------ watchers
 

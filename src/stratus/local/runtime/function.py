@@ -111,8 +111,8 @@ class LambdaFunction:
         if self._init_failure is not None:
             return InvokeResult(request_id, self._init_failure, "Unhandled", 0.0, cold=False)
         env, cold = await self._acquire()
-        if env is None:  # init failed (logged by _start)
-            return InvokeResult(request_id, self._init_failure or b"", "Unhandled", 0.0, cold=True)
+        if isinstance(env, InitError):  # this invocation's environment could not start
+            return InvokeResult(request_id, env.payload, "Unhandled", 0.0, cold=True)
         now_ms = int(time.time() * 1000)
         invocation = Invocation(
             request_id=request_id,
@@ -154,7 +154,7 @@ class LambdaFunction:
 
     # ------------------------------------------------------------------------------------------- pool
 
-    async def _acquire(self) -> tuple[Environment | None, bool]:
+    async def _acquire(self) -> tuple[Environment | InitError, bool]:
         while self._idle:
             env = self._idle.pop()
             if env.alive and not env.retire:
@@ -170,7 +170,7 @@ class LambdaFunction:
             return await self._start(), True
         return handed, False
 
-    async def _start(self) -> Environment | None:
+    async def _start(self) -> Environment | InitError:
         self._starting += 1
         generation = self._generation
         env = Environment(
@@ -184,11 +184,15 @@ class LambdaFunction:
         try:
             await env.start(max(INIT_LIMIT_S, float(self.config.timeout)))
         except InitError as exc:
-            if generation == self._generation and self._init_failure is None:
+            # An import error will fail every start the same way: remember it (and log it once) until the code
+            # changes. A runtime that died during init (killed, crashed) is tried afresh next time, as in AWS.
+            if exc.reported and generation == self._generation and self._init_failure is None:
                 self._init_failure = exc.payload
                 self._log(f"INIT FAILED: {exc}")
+            elif not exc.reported:
+                self._log(f"init failed: {exc}")
             self._wake_one()
-            return None
+            return exc
         finally:
             self._starting -= 1
         self._all.add(env)
@@ -234,7 +238,7 @@ class LambdaFunction:
         if self._all:
             return True
         env = await self._start()
-        if env is None:
+        if isinstance(env, InitError):
             return False
         self._release(env)
         return True
