@@ -84,7 +84,7 @@ class LocalCloud:
         self.sink = sink
         self.state_dir = stack.root / STATE_DIR
         self.aws = LocalAws(sink, stack.project.region, invoke_url=self.invoke_url)
-        self.postgres = LocalPostgres(self.state_dir, [])
+        self.postgres = LocalPostgres(self.state_dir)
         self.units: dict[str, ServiceUnit] = {}
         self.functions: dict[str, LambdaFunction] = {}  # every function of every unit, shared with the Invoke API
         self.api: HttpApi | None = None

@@ -1,4 +1,4 @@
-"""The HTTP API emulator: API Gateway HTTP API in front of every service, as an ASGI app under uvicorn.
+"""The HTTP API emulator: API Gateway HTTP API in front of every service (served by ``http_server``).
 
 A request goes through what API Gateway does, in its order: the payload limit (10 MB -> 413), stage
 throttling (token bucket -> 429), CORS preflight (answered by the API itself), route selection (no route
@@ -20,7 +20,6 @@ import base64
 import json
 import random
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
@@ -44,11 +43,6 @@ if TYPE_CHECKING:
     from stratus.local.httpapi.throttle import TokenBucket
     from stratus.local.logs import LogSink
     from stratus.local.runtime.function import LambdaFunction
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 MAX_PAYLOAD = 10 * 1024 * 1024  # HTTP API payload quota
 HOP_BY_HOP = frozenset(
@@ -164,7 +158,7 @@ class HttpProxyIntegration:
 
 
 class HttpApi:
-    """The ASGI app: one API stage, ``$default``."""
+    """One API stage, ``$default``: :meth:`respond` answers a request as API Gateway would."""
 
     def __init__(
         self,
@@ -186,30 +180,6 @@ class HttpApi:
         self.cors = cors
         self.throttle = throttle
         self.access_log = access_log
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The API as an ASGI app (the local cloud serves it with stratus.local.http_server instead)."""
-        if scope["type"] != "http":
-            return
-        request_id = new_request_id()
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
-        body = await _read_body(receive, headers)
-        client = scope.get("client") or ("127.0.0.1", 0)
-        request = HttpRequest(
-            method=scope["method"],
-            raw_path=scope["raw_path"].decode("latin-1"),
-            raw_query=scope["query_string"].decode("latin-1"),
-            headers=headers,
-            body=body or b"",
-            source_ip=client[0],
-            protocol=f"HTTP/{scope.get('http_version', '1.1')}",
-        )
-        response = await self.respond(request, request_id, too_large=body is None)
-        out = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
-        out.append((b"content-length", str(len(response.body)).encode()))
-        out.append((b"apigw-requestid", request_id.encode()))
-        await send({"type": "http.response.start", "status": response.status, "headers": out})
-        await send({"type": "http.response.body", "body": response.body})
 
     async def respond(self, request: HttpRequest, request_id: str, *, too_large: bool = False) -> HttpResponse:
         """What API Gateway answers to ``request`` (logged, when the access log is on)."""
@@ -279,20 +249,3 @@ async def _finished_within(task: asyncio.Future[Any], timeout: float) -> bool:
         return await waiter
     finally:
         timer.cancel()
-
-
-async def _read_body(receive: Receive, headers: list[tuple[str, str]]) -> bytes | None:
-    for name, value in headers:
-        if name == "content-length" and value.isdigit() and int(value) > MAX_PAYLOAD:
-            return None
-    chunks = []
-    size = 0
-    while True:
-        message = await receive()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_PAYLOAD:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)

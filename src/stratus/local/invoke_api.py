@@ -16,14 +16,19 @@ import asyncio
 import base64
 import json
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import TYPE_CHECKING, Any
 
 from stratus.local.runtime.function import TooManyRequests
 
 if TYPE_CHECKING:
-    from stratus.local.gateway import Receive, Scope, Send
     from stratus.local.logs import LogSink
     from stratus.local.runtime.function import LambdaFunction
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
 
 _PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 SYNC_LIMIT = 6 * 1024 * 1024

@@ -129,12 +129,9 @@ def _grant_access(data_dir: Path) -> None:
 class LocalPostgres:
     """All of the stack's databases."""
 
-    def __init__(self, state_dir: Path, names: list[str]) -> None:
+    def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
-        self.servers = {name: PostgresServer(name, (state_dir / "postgres" / name).resolve()) for name in names}
-
-    async def start(self, *, fresh: bool) -> None:
-        await asyncio.gather(*(asyncio.to_thread(s.start, fresh=fresh) for s in self.servers.values()))
+        self.servers: dict[str, PostgresServer] = {}
 
     async def add(self, names: list[str], *, fresh: bool) -> None:
         """Start a server for each of ``names`` (databases declared since the others started)."""

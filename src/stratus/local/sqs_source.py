@@ -61,8 +61,6 @@ class SqsEventSource:
         self.max_pollers = max(1, max_pollers)
         self.sink = sink
         self.source = function.config.source
-        self.delivered = 0
-        self.deleted = 0
         self._pool = ThreadPoolExecutor(max_workers=self.max_pollers + 1, thread_name_prefix=f"sqs-{self.source}")
         self._pollers: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
@@ -141,7 +139,6 @@ class SqsEventSource:
                 if time.monotonic() > give_up:
                     return
                 await asyncio.sleep(0.1)
-        self.delivered += len(messages)
         ids = [m["MessageId"] for m in messages]
         if result.function_error:
             self.sink.write(
@@ -160,7 +157,6 @@ class SqsEventSource:
                 QueueUrl=self.queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
             )
-        self.deleted += len(done)
         if failed:
             self.sink.write(
                 self.source, f"{len(failed)} of {len(ids)} messages reported failed; they return to the queue",
