@@ -13,6 +13,7 @@ module "apprunner_web" {
   source = "./modules/apprunner-service"
 
   name               = "${local.prefix}-web"
+  role_name          = "${local.prefix}-web-role"
   image_uri          = "${module.ecr_web.repository_url}:${var.image_tags["web"]}"
   ecr_repository_arn = module.ecr_web.repository_arn
   port               = 8080

@@ -7,7 +7,9 @@
 module "lambda_gateway" {
   source = "./modules/lambda-service"
 
-  name = "${local.prefix}-gateway"
+  name           = "${local.prefix}-gateway"
+  role_name      = "${local.prefix}-gateway-role"
+  async_dlq_name = "${local.prefix}-gateway-async-dlq"
   functions = {
     http = {
       function_name = "${local.prefix}-gateway"

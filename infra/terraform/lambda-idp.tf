@@ -6,7 +6,9 @@
 module "lambda_idp" {
   source = "./modules/lambda-service"
 
-  name = "${local.prefix}-idp"
+  name           = "${local.prefix}-idp"
+  role_name      = "${local.prefix}-idp-role"
+  async_dlq_name = "${local.prefix}-idp-async-dlq"
   functions = {
     http = {
       function_name = "${local.prefix}-idp"

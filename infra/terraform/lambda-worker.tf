@@ -22,7 +22,9 @@ locals {
 module "lambda_worker" {
   source = "./modules/lambda-service"
 
-  name = "${local.prefix}-worker"
+  name           = "${local.prefix}-worker"
+  role_name      = "${local.prefix}-worker-role"
+  async_dlq_name = "${local.prefix}-worker-async-dlq"
   functions = {
     http = {
       function_name = "${local.prefix}-worker"
@@ -108,6 +110,7 @@ module "lambda_worker" {
       queue_arn                          = module.sqs_jobs.queue_arn
       batch_size                         = 10
       maximum_batching_window_in_seconds = 0
+      function_response_types            = ["ReportBatchItemFailures"]
     }
   }
   schedules = {

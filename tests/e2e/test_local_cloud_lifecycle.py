@@ -86,6 +86,30 @@ def test_a_port_in_use_is_named_with_a_hint_and_nothing_starts(tmp_path: Path) -
     assert not (root / ".stratus" / "postgres").exists()
 
 
+def test_a_second_stack_in_the_same_project_refuses_and_leaves_the_first_running(tmp_path: Path) -> None:
+    # GIVEN a running stack
+    root = make_lab(tmp_path, databases=False)
+    stack = DevStack(root)
+    try:
+        state = (root / ".stratus" / "dev.json").read_text()
+        # WHEN a second `stratus dev` starts in the same project, on other ports
+        done = subprocess.run(
+            [sys.executable, "-m", "stratus", "dev", "--port", "0", "--invoke-port", "0"],
+            cwd=root, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        # THEN it refuses in one line naming the running one, and the first keeps its state and answers
+        assert done.returncode == 1, done.stderr
+        assert f"stratus dev already runs for this project (pid {stack.proc.pid}, {stack.url})" in done.stderr
+        assert "Traceback" not in done.stderr
+        assert (root / ".stratus" / "dev.json").read_text() == state
+        assert stack.client.get("/lab/bare").status_code == 200
+    finally:
+        stack.stop()
+    # AND once the first has stopped, the next one starts
+    again = DevStack(root)
+    again.stop()
+
+
 def test_an_invalid_manifest_lists_its_problems_and_starts_nothing(tmp_path: Path) -> None:
     root = make_lab(tmp_path)
     manifest = root / "stratus.toml"

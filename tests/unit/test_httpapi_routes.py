@@ -6,7 +6,13 @@ import re
 
 import pytest
 
-from stratus.local.httpapi.routes import Route, RouteMatch, RouteTable, service_routes
+from stratus.local.httpapi.routes import Route, RouteMatch, RouteTable
+from stratus.manifest.routes import route_keys
+
+
+def service_routes(target: str, path: str) -> list[Route]:
+    """The routes the plan gives a service on ``path`` (without authorizers)."""
+    return [Route(key, target) for key in route_keys(path)]
 
 
 def table(*keys: str) -> RouteTable:

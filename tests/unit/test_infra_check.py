@@ -77,6 +77,7 @@ def test_unresolved_references_and_module_inputs_are_found(tmp_path: Path) -> No
         'broken.tf:1: module.sqs_jobs.no_such_output: ./modules/sqs-queue has no output "no_such_output"',
         "broken.tf:1: var.missing is not a declared variable",
         'broken.tf:5: module "extra": ./modules/sqs-queue has no variable "not_an_input"',
+        'broken.tf:5: module "extra": required variable "dlq_name" of ./modules/sqs-queue is not set',
         'broken.tf:5: module "extra": required variable "name" of ./modules/sqs-queue is not set',
         "broken.tf:9: module \"elsewhere\": source 'terraform-aws-modules/sqs/aws' is not a local directory",
         "environments/dev.tfvars: not_a_variable is not a variable of the root module",

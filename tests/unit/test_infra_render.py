@@ -13,11 +13,8 @@ from typing import Any
 
 import pytest
 
-from stratus.errors import StratusError
 from stratus.infra.render import HEADER, MD_HEADER, MODULE_HEADER, MODULES, render
-from stratus.local.aws import CREDENTIALS, Provisioned
-from stratus.local.containers import base_environ
-from stratus.local.environ import Endpoints, service_environ
+from stratus.manifest import ManifestError
 from tests.infra.helpers import (
     REFERENCE,
     SNAPSHOTS,
@@ -193,44 +190,6 @@ def test_module_policies_use_a_wildcard_resource_only_where_aws_requires_it_and_
             assert "AWS requires" in lines[block_start - 1], (module, i)
 
 
-# --------------------------------------------------------------------------------------------------- parity
-
-
-def _local_environ(stack: Any, name: str) -> dict[str, str]:
-    provisioned = Provisioned(
-        queue_urls={q: f"http://aws/{q}" for q in stack.queues},
-        dlq_urls={q: f"http://aws/{q}-dlq" for q in stack.queues},
-        queue_arns={q: f"arn:{q}" for q in stack.queues},
-        tables={t: f"t-{t}" for t in stack.tables},
-        buckets={b: f"b-{b}" for b in stack.buckets},
-    )
-    endpoints = Endpoints(
-        aws="http://aws", invoke="http://invoke", api="http://api", provisioned=provisioned,
-        databases={d: f"postgresql://{d}" for d in stack.databases},
-    )  # fmt: skip
-    return service_environ(stack, name, endpoints)
-
-
-@pytest.mark.parametrize("service", sorted(EXPECTED_POLICIES))
-def test_services_get_the_same_variables_as_in_the_local_cloud(service: str) -> None:
-    stack = reference_stacks()["dev"]
-    path, module, _ = EXPECTED_POLICIES[service]
-    generated = module_block(reference_files()[path], module)["environment_variables"]
-    if isinstance(generated, str):  # merge({...}, local.<svc>_settings.environment): the env differs by environment
-        base = dict(re.findall(r"'([A-Z0-9_]+)': '([^']*)'", generated.split("local.")[0]))
-        generated = {**base, **stack.services[service].env}
-    local = _local_environ(stack, service)
-    local_only = set(base_environ()) | set(CREDENTIALS) | {"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA"}
-    lambda_sets = {"AWS_REGION", "AWS_DEFAULT_REGION"}  # Lambda sets them, and refuses them in the environment
-    aws_only = {k for k in generated if k.endswith("_DATABASE_SECRET_ARN")}
-    if module.startswith("lambda_"):
-        assert set(generated) - aws_only == set(local) - local_only - lambda_sets
-    else:  # the local cloud sets PORT and HOST when it starts the process
-        assert set(generated) - aws_only - {"PORT", "HOST"} == set(local) - local_only
-    for key, value in stack.services[service].env.items():
-        assert generated[key] == value
-
-
 def test_binding_variables_point_at_the_module_outputs() -> None:
     env = module_block(reference_files()["lambda-records.tf"], "lambda_records")["environment_variables"]
     assert env["EVENTS_QUEUE_URL"] == "${module.sqs_events.queue_url}"
@@ -315,17 +274,18 @@ def test_tfvars_carry_each_environment() -> None:
 
 
 def test_an_environment_cannot_change_what_one_configuration_shares() -> None:
+    # what stratus infra could not render, stratus validate refuses, naming the field
     raw = reference_raw()
     raw["environments"]["prod"]["services"]["worker"]["path"] = "/jobs"
-    with pytest.raises(StratusError, match=r"environments\.prod\.services\.worker\.path"):
-        render(stacks_from(raw, REFERENCE))
+    with pytest.raises(ManifestError, match=r"environments\.prod\.services\.worker\.path: cannot differ"):
+        stacks_from(raw, REFERENCE)
 
 
 def test_a_container_service_cannot_use_a_database() -> None:
     raw = reference_raw()
     raw["services"]["web"]["uses"]["records"] = "read"
-    with pytest.raises(StratusError, match=r"services\.web\.uses\.records"):
-        render(stacks_from(raw, REFERENCE))
+    with pytest.raises(ManifestError, match=r"services\.web\.uses\.records: stratus infra connects only Lambda"):
+        stacks_from(raw, REFERENCE)
 
 
 # --------------------------------------------------------------------------------------------------- routing
@@ -404,10 +364,3 @@ def test_the_repositorys_infra_terraform_is_current_with_its_stratus_toml() -> N
     extra = [p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file() and is_generated(p)
              and p.relative_to(target).as_posix() not in files]  # fmt: skip
     assert not stale and not extra, f"infra/terraform is out of date ({stale + extra}): run `uv run stratus infra`"
-
-
-def test_auth_modes_use_the_same_identity_sources_as_the_local_cloud() -> None:
-    from stratus.infra.render import MODE_IDENTITY_SOURCES
-    from stratus.local.authorizer import MODE_SOURCES
-
-    assert {mode: list(sources) for mode, sources in MODE_IDENTITY_SOURCES.items()} == MODE_SOURCES

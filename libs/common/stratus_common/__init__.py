@@ -3,6 +3,12 @@
 Services depend on this library, never on the ``stratus`` toolkit. The names below are imported on
 first use, so a Lambda that only needs, say, :func:`client` and :func:`queue_url` (an SQS consumer)
 does not pay for importing FastAPI on its cold start.
+
+The identity modules are imported by name: :mod:`stratus_common.tokens` (access tokens: signing keys,
+issue, verify), :mod:`stratus_common.sessions` (the sessions table), :mod:`stratus_common.bearer` (the
+``Authorization: Bearer`` header), :mod:`stratus_common.apikeys` (API keys), and
+:mod:`stratus_common.environment` (where the process runs, standard library only). Each imports only the
+standard library at import time, for the gateway's authorizer.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from stratus_common.app import ReadinessCheck, add_readiness_check, create_app
     from stratus_common.aws import client, reset_clients, resource
+    from stratus_common.environment import ConfigurationError
     from stratus_common.errors import (
         ApiError,
         BadRequest,
@@ -28,7 +35,6 @@ if TYPE_CHECKING:
     from stratus_common.lambda_handler import BasePathMiddleware, make_handler
     from stratus_common.logging import get_logger
     from stratus_common.settings import (
-        ConfigurationError,
         ServiceSettings,
         bucket_name,
         database_url,
@@ -71,6 +77,7 @@ __all__ = [
 _MODULES = {
     "app": ("ReadinessCheck", "add_readiness_check", "create_app"),
     "aws": ("client", "reset_clients", "resource"),
+    "environment": ("ConfigurationError",),
     "errors": (
         "ApiError",
         "BadRequest",
@@ -86,7 +93,6 @@ _MODULES = {
     "lambda_handler": ("BasePathMiddleware", "make_handler"),
     "logging": ("get_logger",),
     "settings": (
-        "ConfigurationError",
         "ServiceSettings",
         "bucket_name",
         "database_url",

@@ -4,11 +4,14 @@ Endpoints are never hard-coded: botocore itself honours ``AWS_ENDPOINT_URL`` and
 ``AWS_ENDPOINT_URL_<SERVICE_ID>`` (``AWS_ENDPOINT_URL_SQS``, ``AWS_ENDPOINT_URL_DYNAMODB``,
 ``AWS_ENDPOINT_URL_S3``, ...; the per-service variable wins), which is how the same code talks to
 the local cloud, LocalStack or AWS. The region comes from ``AWS_REGION`` (else
-``AWS_DEFAULT_REGION``, else botocore's own configuration).
+``AWS_DEFAULT_REGION``, else botocore's own configuration), read by :func:`stratus_common.environment.region`
+rather than the pydantic settings, so that a light caller (the gateway's authorizer) does not import
+pydantic with its first client.
 
 Clients are created lazily, on first use, so importing a service stays cheap on a Lambda cold start.
 They are cached by service name and keyword arguments; :func:`reset_clients` forgets them (tests
-that change the environment call it).
+that change the environment call it). A caller on a request's critical path (an authorizer) passes
+``config=FAST_CONFIG``: short timeouts, so that a stalled call fails before the caller's own deadline.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from botocore.config import Config
 
-from stratus_common.settings import get_settings
+from stratus_common.environment import region
 
 if TYPE_CHECKING:
     from collections.abc import Hashable
@@ -30,7 +33,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client, S3ServiceResource
     from mypy_boto3_sqs import SQSClient, SQSServiceResource
 
-__all__ = ["DEFAULT_CONFIG", "client", "reset_clients", "resource", "session"]
+__all__ = ["DEFAULT_CONFIG", "FAST_CONFIG", "client", "reset_clients", "resource", "session"]
 
 DEFAULT_CONFIG = Config(
     connect_timeout=5,
@@ -40,6 +43,10 @@ DEFAULT_CONFIG = Config(
 )
 """Timeouts and retries for every client; a ``config=`` argument is merged over it."""
 
+FAST_CONFIG = Config(connect_timeout=2, read_timeout=5)
+"""For clients on a request's critical path (the route authorizer, the token secret's read): 2 s to connect,
+5 s to read, with :data:`DEFAULT_CONFIG`'s retries. Pass it as ``client(name, config=FAST_CONFIG)``."""
+
 _lock = threading.RLock()
 _session: boto3.session.Session | None = None
 _clients: dict[Hashable, Any] = {}
@@ -47,13 +54,13 @@ _resources: dict[Hashable, Any] = {}
 
 
 def session() -> boto3.session.Session:
-    """Return the process's boto3 session, created on first use with the region from the settings."""
+    """Return the process's boto3 session, created on first use in :func:`~stratus_common.environment.region`."""
     global _session
     with _lock:
         if _session is None:
             import boto3  # imported here: boto3's import is a noticeable part of a cold start
 
-            _session = boto3.session.Session(region_name=get_settings().region)
+            _session = boto3.session.Session(region_name=region())
         return _session
 
 

@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import AliasChoices, Field, PrivateAttr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from stratus_common.environment import ConfigurationError
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -66,10 +68,6 @@ _SECTIONS: dict[ResourceKind, str] = {
     "database": "databases",
 }
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
-
-
-class ConfigurationError(RuntimeError):
-    """A setting the service needs is missing or invalid."""
 
 
 def resource_env_var(kind: ResourceKind, name: str) -> str:

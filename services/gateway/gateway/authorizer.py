@@ -4,7 +4,8 @@
 attached by ``stratus infra`` in AWS and called the same way by the local cloud's HTTP API emulator.
 
 It sits on the cold path of every protected request, so this module imports only the standard library and
-the gateway's light modules: no FastAPI, no pydantic; boto3 and PyJWT are imported on first use.
+light modules (:mod:`gateway.config`, :mod:`stratus_common.tokens`, :mod:`stratus_common.bearer`): no FastAPI,
+no pydantic; boto3 and PyJWT are imported on first use.
 
 **Input** (the authorizer event, payload format 2.0; only these fields are read):
 
@@ -33,7 +34,7 @@ The context reaches the integration as ``requestContext.authorizer.lambda``:
 A DynamoDB failure raises (API Gateway answers 500), it never allows.
 
 **Environment**: ``STRATUS_ROUTE_AUTH`` (required), ``API_KEYS_TABLE_NAME`` (API-key routes),
-``SESSIONS_TABLE_NAME`` and the token signing secret (token routes; see :mod:`gateway.tokens`),
+``SESSIONS_TABLE_NAME`` and the token signing secret (token routes; see :mod:`stratus_common.tokens`),
 ``STRATUS_RATE_LIMITS`` + ``RATE_LIMITS_TABLE_NAME`` (optional rate limits), ``TOKEN_ISSUER`` /
 ``TOKEN_AUDIENCE`` (optional), and the usual ``AWS_REGION`` / ``AWS_ENDPOINT_URL``.
 
@@ -47,17 +48,18 @@ import functools
 import json
 import logging
 import os
-import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway import config, tokens
+from stratus_common import tokens
+from stratus_common.bearer import bearer_token
+from stratus_common.environment import ConfigurationError
+
+from gateway import config
 
 __all__ = ["AuthResult", "authorize", "check_api_key", "check_token", "handler", "mode_for", "reset"]
-
-_BEARER_RE = re.compile(r"^\s*[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9._~+/-]+=*)\s*$")
 
 _STORES: dict[str, Any] = {}
 logger = logging.getLogger("gateway.authorizer")
@@ -97,7 +99,7 @@ def _rate_limits() -> config.RouteTable[config.RatePolicy]:
 
 def reset() -> None:
     """Forget the parsed configuration, clients and keys (tests that change the environment call this)."""
-    from gateway.clients import reset_clients
+    from stratus_common.aws import reset_clients
 
     _route_auth.cache_clear()
     _rate_limits.cache_clear()
@@ -151,11 +153,11 @@ def _store(kind: str) -> Any:
     """The session store, API key table or rate limiter, made on first use (boto3 is imported then)."""
     stores = _STORES
     if kind not in stores:
-        from gateway.clients import client
+        from stratus_common.aws import FAST_CONFIG, client
 
-        dynamodb = client("dynamodb")
+        dynamodb = client("dynamodb", config=FAST_CONFIG)  # short timeouts: API Gateway waits for the decision
         if kind == "sessions":
-            from gateway.sessions import SessionStore
+            from stratus_common.sessions import SessionStore
 
             stores[kind] = SessionStore(dynamodb, _table("SESSIONS_TABLE_NAME"))
         elif kind == "api_keys":
@@ -170,7 +172,7 @@ def _store(kind: str) -> Any:
 def _table(variable: str) -> str:
     value = os.environ.get(variable, "").strip()
     if not value:
-        raise config.ConfigError(f"{variable} is not set: list the table in the gateway's `uses` in stratus.toml")
+        raise ConfigurationError(f"{variable} is not set: list the table in the gateway's `uses` in stratus.toml")
     return value
 
 
@@ -179,11 +181,11 @@ def check_token(headers: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     authorization = _header(headers, "authorization")
     if not authorization:
         return "missing_credentials", {}
-    match = _BEARER_RE.match(authorization)
-    if not match:
+    token = bearer_token(authorization)
+    if token is None:
         return "malformed_credentials", {}
     try:
-        claims = tokens.verify_access_token(match[1])
+        claims = tokens.verify_access_token(token)
     except tokens.InvalidToken as exc:
         return f"invalid_token: {exc}", {}
     session = _store("sessions").active(claims["sid"], claims["sub"])
@@ -205,7 +207,7 @@ def check_token(headers: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def check_api_key(headers: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    from gateway.apikeys import verify_api_key
+    from stratus_common.apikeys import verify_api_key
 
     presented = _header(headers, "x-api-key")
     if not presented:

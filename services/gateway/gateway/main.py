@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import functools
-import re
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -29,21 +28,22 @@ import httpx
 from fastapi import Depends, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from stratus_common import apikeys, bearer, tokens
 from stratus_common.app import add_readiness_check, create_app
 from stratus_common.aws import client
+from stratus_common.environment import ConfigurationError
 from stratus_common.errors import ApiError, NotFound, Unauthorized, error_body
 from stratus_common.lambda_handler import make_handler
 from stratus_common.logging import get_logger
+from stratus_common.sessions import Session, SessionStore
 from stratus_common.settings import table_name
 
-from gateway import apikeys, config, proxy, tokens
+from gateway import config, proxy
 from gateway.ratelimit import Decision, RateLimiter
-from gateway.sessions import Session, SessionStore
 
 __all__ = ["app", "handler", "own_policy", "reset", "upstreams"]
 
 READINESS_TIMEOUT = 3.0
-_BEARER_RE = re.compile(r"^\s*[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9._~+/-]+=*)\s*$")
 _UNLIMITED_PREFIXES = ("/health", "/liveness", "/readiness")
 
 
@@ -154,37 +154,9 @@ def ready() -> dict[str, Any] | JSONResponse:
 # ------------------------------------------------------------------------------------------- sessions
 
 
-def _bearer(request: Request) -> str:
-    authorization = request.headers.get("authorization")
-    if not authorization:
-        raise Unauthorized("A Bearer access token is required", headers={"WWW-Authenticate": 'Bearer realm="stratus"'})
-    match = _BEARER_RE.match(authorization)
-    if not match:
-        raise Unauthorized(
-            "The Authorization header must be: Bearer <access token>",
-            code="invalid_request",
-            headers={"WWW-Authenticate": 'Bearer realm="stratus", error="invalid_request"'},
-        )
-    return match[1]
-
-
-def _invalid_token(reason: str) -> Unauthorized:
-    return Unauthorized(
-        f"The access token is not valid: {reason}",
-        code="invalid_token",
-        headers={"WWW-Authenticate": f'Bearer realm="stratus", error="invalid_token", error_description="{reason}"'},
-    )
-
-
 def current_session(request: Request, sessions: Annotated[SessionStore, Depends(get_sessions)]) -> Session:
     """The active session of the request's access token, or 401."""
-    try:
-        claims = tokens.verify_access_token(_bearer(request))
-    except tokens.InvalidToken as exc:
-        raise _invalid_token(str(exc)) from None
-    session = sessions.active(claims["sid"], claims["sub"])
-    if session is None:
-        raise _invalid_token("the session has ended")
+    _, session = bearer.authenticate(request.headers.get("authorization"), sessions)
     return session
 
 
@@ -226,12 +198,11 @@ def _principal(request: Request) -> str:
     principal = _authorizer_context(request).get("principalId")
     if isinstance(principal, str) and principal:
         return principal
-    authorization = request.headers.get("authorization")
-    match = _BEARER_RE.match(authorization) if authorization else None
-    if match:
+    token = bearer.bearer_token(request.headers.get("authorization"))
+    if token is not None:
         try:
-            claims = tokens.verify_access_token(match[1])  # signature and claims only: no extra DynamoDB call
-        except (tokens.InvalidToken, config.ConfigError):
+            claims = tokens.verify_access_token(token)  # signature and claims only: no extra DynamoDB call
+        except (tokens.InvalidToken, ConfigurationError):
             pass
         else:
             if claims.get("kind") == "client":

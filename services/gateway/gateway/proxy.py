@@ -38,8 +38,9 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import httpx
+from stratus_common.environment import ConfigurationError
 
-from gateway.config import AUTH_MODES, AuthMode, ConfigError, RatePolicy, RouteTable
+from gateway.config import AUTH_MODES, AuthMode, RatePolicy, RouteTable
 
 __all__ = [
     "HOP_BY_HOP",
@@ -132,14 +133,14 @@ def _timeout(value: str, where: str) -> float:
     try:
         seconds = float(value)
     except ValueError:
-        raise ConfigError(f"{where}: must be a number of seconds") from None
+        raise ConfigurationError(f"{where}: must be a number of seconds") from None
     if not 0.1 <= seconds <= 29:
-        raise ConfigError(f"{where}: must be 0.1-29 seconds (API Gateway gives an integration 30 s)")
+        raise ConfigurationError(f"{where}: must be 0.1-29 seconds (API Gateway gives an integration 30 s)")
     return seconds
 
 
 def load_upstreams(environ: Mapping[str, str] | None = None) -> RouteTable[Upstream]:
-    """The upstreams configured in the environment; raise :class:`ConfigError` naming the bad variable."""
+    """The upstreams configured in the environment; raise :class:`ConfigurationError` naming the bad variable."""
     environ = os.environ if environ is None else environ
     default_timeout = (
         _timeout(environ["UPSTREAM_TIMEOUT"], "UPSTREAM_TIMEOUT")
@@ -155,17 +156,19 @@ def load_upstreams(environ: Mapping[str, str] | None = None) -> RouteTable[Upstr
         url = environ[variable].strip()
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-            raise ConfigError(f"{variable}: must be an http(s) URL without query or fragment")
+            raise ConfigurationError(f"{variable}: must be an http(s) URL without query or fragment")
         prefix = (environ.get(f"UPSTREAM_{name}_PATH") or _default_prefix(name)).strip().rstrip("/").lower()
         if not re.fullmatch(r"(/[a-z0-9][a-z0-9_.-]*)+", prefix):
-            raise ConfigError(f"UPSTREAM_{name}_PATH: must be /segment[/segment...] (got {prefix!r})")
+            raise ConfigurationError(f"UPSTREAM_{name}_PATH: must be /segment[/segment...] (got {prefix!r})")
         if any(prefix == p or prefix.startswith(p + "/") for p in _RESERVED_PREFIXES):
-            raise ConfigError(f"UPSTREAM_{name}_PATH: {prefix} is one of the gateway's own routes")
+            raise ConfigurationError(f"UPSTREAM_{name}_PATH: {prefix} is one of the gateway's own routes")
         if prefix in upstreams:
-            raise ConfigError(f"UPSTREAM_{name}_PATH: {prefix} is already the prefix of {upstreams[prefix].name}")
+            raise ConfigurationError(
+                f"UPSTREAM_{name}_PATH: {prefix} is already the prefix of {upstreams[prefix].name}"
+            )
         auth = (environ.get(f"UPSTREAM_{name}_AUTH") or "none").strip()
         if auth not in AUTH_MODES:
-            raise ConfigError(f"UPSTREAM_{name}_AUTH: must be one of {', '.join(AUTH_MODES)}")
+            raise ConfigurationError(f"UPSTREAM_{name}_AUTH: must be one of {', '.join(AUTH_MODES)}")
         timeout_text = environ.get(f"UPSTREAM_{name}_TIMEOUT")
         limit_text = environ.get(f"UPSTREAM_{name}_RATE_LIMIT")
         upstreams[prefix] = Upstream(

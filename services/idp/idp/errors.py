@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from stratus_common.settings import ConfigurationError
+from stratus_common.environment import ConfigurationError
 
 __all__ = ["ConfigurationError", "OAuthError"]
 

@@ -12,7 +12,7 @@
 - ``POST /auth/register``: ``{"username", "password"}`` (JSON) -> 201 ``{"sub", "username", "scopes"}``;
   ``IDP_REGISTRATION=closed`` turns it off (403).
 - ``GET /auth/.well-known/jwks.json``: ``{"keys": []}`` (HS256: the key is never published; see
-  :mod:`idp.tokens`); ``GET /auth/.well-known/oauth-authorization-server``: RFC 8414 metadata.
+  :mod:`stratus_common.tokens`); ``GET /auth/.well-known/oauth-authorization-server``: RFC 8414 metadata.
 - ``/auth/health``, ``/auth/liveness``, ``/auth/readiness`` (ready when the three tables answer).
 
 Errors of the token and refresh endpoints are RFC 6749 §5.2's ``{"error", "error_description"}`` (what OAuth
@@ -20,7 +20,7 @@ clients parse); the other endpoints answer the stack's ``{"error": {"code", "mes
 over :data:`MAX_BODY_BYTES` is refused with 413, a wrong Content-Type with 415.
 
 Settings: ``ACCESS_TOKEN_TTL`` (seconds, default 900), ``SESSION_TTL`` (a login's refresh lifetime, default
-30 days), ``IDP_REGISTRATION`` (``open``/``closed``), the token secret (:mod:`idp.tokens`), and the tables
+30 days), ``IDP_REGISTRATION`` (``open``/``closed``), the token secret (:mod:`stratus_common.tokens`), and the tables
 ``ACCOUNTS_TABLE_NAME``, ``SESSIONS_TABLE_NAME``, ``REFRESH_TOKENS_TABLE_NAME``.
 """
 
@@ -40,14 +40,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from stratus_common import bearer, tokens
 from stratus_common.app import add_readiness_check, create_app
 from stratus_common.aws import client
-from stratus_common.errors import ApiError, Conflict, Forbidden, Unauthorized, error_body
+from stratus_common.errors import ApiError, Conflict, Forbidden, error_body
 from stratus_common.lambda_handler import make_handler
 from stratus_common.logging import get_logger
 from stratus_common.settings import table_name
 
-from idp import seed, tokens
+from idp import seed
 from idp.accounts import MAX_PASSWORD, AccountExists, AccountStore, validate_password, validate_username
 from idp.errors import ConfigurationError, OAuthError
 from idp.sessions import RefreshError, RefreshTokens, SessionStore
@@ -55,7 +56,6 @@ from idp.sessions import RefreshError, RefreshTokens, SessionStore
 __all__ = ["MAX_BODY_BYTES", "app", "handler"]
 
 MAX_BODY_BYTES = 16 * 1024
-_BEARER_RE = re.compile(r"^\s*[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9._~+/-]+=*)\s*$")
 _BASIC_RE = re.compile(r"^\s*[Bb][Aa][Ss][Ii][Cc] +([A-Za-z0-9+/]+=*)\s*$")
 _TOKEN_PATHS = ("/token", "/refresh")
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -385,29 +385,9 @@ async def refresh(request: Request) -> JSONResponse:
 
 
 def _bearer_claims(request: Request) -> dict[str, Any]:
-    authorization = request.headers.get("authorization")
-    if not authorization:
-        raise Unauthorized("A Bearer access token is required", headers={"WWW-Authenticate": 'Bearer realm="stratus"'})
-    match = _BEARER_RE.match(authorization)
-    if not match:
-        raise Unauthorized(
-            "The Authorization header must be: Bearer <access token>",
-            code="invalid_request",
-            headers={"WWW-Authenticate": 'Bearer realm="stratus", error="invalid_request"'},
-        )
-    try:
-        claims = tokens.verify_access_token(match[1])
-    except tokens.InvalidToken as exc:
-        reason = str(exc)
-    else:
-        if get_sessions().active(claims["sid"], claims["sub"]) is not None:
-            return claims
-        reason = "the session has ended"
-    raise Unauthorized(
-        f"The access token is not valid: {reason}",
-        code="invalid_token",
-        headers={"WWW-Authenticate": f'Bearer realm="stratus", error="invalid_token", error_description="{reason}"'},
-    )
+    """The claims of the request's access token, of an active session; else 401."""
+    claims, _ = bearer.authenticate(request.headers.get("authorization"), get_sessions())
+    return claims
 
 
 @app.get("/userinfo", tags=["oauth"])

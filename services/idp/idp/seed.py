@@ -1,7 +1,7 @@
 """The demo accounts of the local cloud, so that the README's walkthrough works out of the box.
 
 In the local cloud only (``STRATUS_ENV`` is ``local``/``dev`` AND ``AWS_ENDPOINT_URL`` is a loopback
-address — see :func:`idp.tokens.in_local_cloud`), the idp creates, on its first ``/auth/token`` or
+address — see :func:`stratus_common.environment.in_local_cloud`), the idp creates, on its first ``/auth/token`` or
 ``/auth/register`` request, if they do not exist yet:
 
 - the user ``demo`` with the password ``stratus-demo-password`` (``IDP_DEMO_USERNAME`` /
@@ -22,8 +22,9 @@ import sys
 import threading
 from collections.abc import Callable
 
+from stratus_common.environment import in_local_cloud
+
 from idp.accounts import AccountExists, AccountStore
-from idp.tokens import in_local_cloud
 
 __all__ = ["DEMO_CLIENT_ID", "DEMO_USERNAME", "ensure_demo", "main", "seed_demo"]
 

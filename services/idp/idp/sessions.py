@@ -1,9 +1,10 @@
 """Sessions and refresh tokens: created at login, rotated at refresh, revoked as a family.
 
-A login creates a **session** (``sessions`` table; the item shape is the gateway's,
-``services/gateway/gateway/sessions.py``) whose id is the access token's ``sid``. A user session also gets
-a **refresh token family**: the refresh tokens issued for the session, one after the other, in the
-``refresh_tokens`` table::
+A login creates a **session** (``sessions`` table; the record, its reads and its revocation are
+:mod:`stratus_common.sessions`, shared with the gateway; creating one is the idp's,
+:meth:`SessionStore.create`) whose id is the access token's ``sid``. A user session also gets a **refresh
+token family**: the refresh tokens issued for the session, one after the other, in the ``refresh_tokens``
+table::
 
     token_hash   S   sha256 hex of the refresh token (the token itself is never stored)
     session_id   S   its session: the family
@@ -25,15 +26,16 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["RefreshError", "RefreshTokens", "Rotated", "Session", "SessionStore", "hash_refresh_token"]
+from stratus_common import sessions
+from stratus_common.sessions import Clock, Session
+
+__all__ = ["RefreshError", "RefreshTokens", "Rotated", "SessionStore", "hash_refresh_token"]
 
 REFRESH_PREFIX = "srt_"
 _READINESS_KEY = "__readiness_probe__"
-Clock = Callable[[], float]
 
 
 def hash_refresh_token(token: str) -> str:
@@ -41,33 +43,13 @@ def hash_refresh_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-@dataclass(frozen=True)
-class Session:
-    """A login's session."""
-
-    session_id: str
-    subject: str
-    kind: str
-    status: str
-    created_at: int
-    expires_at: int
-    scope: str = ""
-    username: str | None = None
-    client_id: str | None = None
-
-
 def _number(item: dict[str, Any], name: str) -> int:
     value = item.get(name, {}).get("N")
     return int(value) if value is not None else 0
 
 
-class SessionStore:
-    """The sessions table."""
-
-    def __init__(self, dynamodb: Any, table_name: str, *, clock: Clock = time.time) -> None:
-        self.dynamodb = dynamodb
-        self.table_name = table_name
-        self.clock = clock
+class SessionStore(sessions.SessionStore):
+    """The sessions table: :class:`stratus_common.sessions.SessionStore`, and starting a session at login."""
 
     def create(
         self,
@@ -92,78 +74,10 @@ class SessionStore:
             username=username,
             client_id=client_id,
         )
-        item: dict[str, Any] = {
-            "session_id": {"S": session.session_id},
-            "subject": {"S": subject},
-            "kind": {"S": kind},
-            "status": {"S": "active"},
-            "scope": {"S": scope},
-            "created_at": {"N": str(now)},
-            "expires_at": {"N": str(session.expires_at)},
-        }
-        if username is not None:
-            item["username"] = {"S": username}
-        if client_id is not None:
-            item["client_id"] = {"S": client_id}
         self.dynamodb.put_item(
-            TableName=self.table_name, Item=item, ConditionExpression="attribute_not_exists(session_id)"
+            TableName=self.table_name, Item=session.to_item(), ConditionExpression="attribute_not_exists(session_id)"
         )
         return session
-
-    def get(self, session_id: str) -> Session | None:
-        """The session, active or not (strongly consistent read)."""
-        if not session_id or len(session_id) > 128:
-            return None
-        item = self.dynamodb.get_item(
-            TableName=self.table_name, Key={"session_id": {"S": session_id}}, ConsistentRead=True
-        ).get("Item")
-        if item is None:
-            return None
-        return Session(
-            session_id=session_id,
-            subject=item.get("subject", {}).get("S", ""),
-            kind=item.get("kind", {}).get("S", ""),
-            status=item.get("status", {}).get("S", ""),
-            created_at=_number(item, "created_at"),
-            expires_at=_number(item, "expires_at"),
-            scope=item.get("scope", {}).get("S", ""),
-            username=item.get("username", {}).get("S"),
-            client_id=item.get("client_id", {}).get("S"),
-        )
-
-    def active(self, session_id: str, subject: str | None = None) -> Session | None:
-        """The session if active and unexpired (and of *subject*, when given); else ``None``."""
-        session = self.get(session_id)
-        if session is None or session.status != "active" or session.expires_at <= self.clock():
-            return None
-        if subject is not None and session.subject != subject:
-            return None
-        return session
-
-    def revoke(self, session_id: str, *, reason: str) -> bool:
-        """Revoke the session (and so its whole token family); return whether this call did it."""
-        dynamodb = self.dynamodb
-        try:
-            dynamodb.update_item(
-                TableName=self.table_name,
-                Key={"session_id": {"S": session_id}},
-                UpdateExpression="SET #status = :revoked, revoked_at = :now, revoked_reason = :reason",
-                ConditionExpression="attribute_exists(session_id) AND #status = :active",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":revoked": {"S": "revoked"},
-                    ":active": {"S": "active"},
-                    ":now": {"N": str(int(self.clock()))},
-                    ":reason": {"S": reason},
-                },
-            )
-        except dynamodb.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
-
-    def ping(self) -> None:
-        """One cheap read; raises if the table does not answer."""
-        self.dynamodb.get_item(TableName=self.table_name, Key={"session_id": {"S": _READINESS_KEY}})
 
 
 class RefreshError(Exception):

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stratus.build.targets import Target
-from stratus.manifest import ContainerService, LambdaService, Stack
+from stratus.manifest import Stack
+from stratus.manifest.plan import ContainerPlan, Function
 
 UV_IMAGE = "ghcr.io/astral-sh/uv:0.13.9"  # the uv the workspace is locked with
 LAMBDA_BASE = "public.ecr.aws/lambda/python:{version}"
@@ -65,11 +66,11 @@ def base_images(stack: Stack) -> list[str]:
 
 
 def render(stack: Stack, service: str) -> Dockerfile:
-    svc = stack.services[service]
+    plan = stack.plan.services[service]
     pins = load_pins(stack.root)
-    if isinstance(svc, LambdaService):
-        return _lambda(stack, service, svc, pins)
-    return _container(stack, service, svc, pins)
+    if plan.container is None:
+        return _lambda(service, plan.function("http"), pins)
+    return _container(stack, service, plan.container, pins)
 
 
 def _header(service: str, kind: str) -> list[str]:
@@ -81,8 +82,8 @@ def _header(service: str, kind: str) -> list[str]:
     ]
 
 
-def _lambda(stack: Stack, service: str, svc: LambdaService, pins: dict[str, str]) -> Dockerfile:
-    target = Target(stack.project.runtime, svc.arch or stack.project.arch)
+def _lambda(service: str, http: Function, pins: dict[str, str]) -> Dockerfile:
+    target = Target(http.runtime, http.arch)
     platform = "linux/arm64" if target.arch == "arm64" else "linux/amd64"
     version = target.python_version
     lines = [
@@ -98,23 +99,23 @@ def _lambda(stack: Stack, service: str, svc: LambdaService, pins: dict[str, str]
         "",
         f"FROM --platform={platform} {pinned(LAMBDA_BASE.format(version=version), pins)}",
         "COPY --from=build /asset ${LAMBDA_TASK_ROOT}",
-        f"CMD {json.dumps([stack.handler(service)])}",
+        f"CMD {json.dumps([http.handler])}",
         "",
     ]
     return Dockerfile("Dockerfile.lambda", platform, "\n".join(lines))
 
 
-def _container(stack: Stack, service: str, svc: ContainerService, pins: dict[str, str]) -> Dockerfile:
+def _container(stack: Stack, service: str, container: ContainerPlan, pins: dict[str, str]) -> Dockerfile:
     version = Target(stack.project.runtime, "x86_64").python_version
     slim = pinned(SLIM_BASE.format(version=version), pins)
     glibc = "manylinux_{}_{}".format(*BOOKWORM_GLIBC)
-    health = svc.health
+    health = container.health
     probe = (
         "import os, urllib.request; "
-        f"urllib.request.urlopen('http://127.0.0.1:%s{health.path}' % os.environ.get('PORT', '{svc.port}'), "
+        f"urllib.request.urlopen('http://127.0.0.1:%s{health.path}' % os.environ.get('PORT', '{container.port}'), "
         f"timeout={health.timeout})"
     )
-    platform_name = "App Runner" if svc.kind == "apprunner" else "ECS Express"
+    platform_name = "App Runner" if stack.services[service].kind == "apprunner" else "ECS Express"
     lines = [
         *_header(service, f"{platform_name} container ({CONTAINER_PLATFORM}, Python {version})"),
         "",
@@ -134,14 +135,14 @@ def _container(stack: Stack, service: str, svc: ContainerService, pins: dict[str
         "    PATH=/app/site/bin:$PATH \\",
         "    PYTHONUNBUFFERED=1 \\",
         "    PYTHONDONTWRITEBYTECODE=1 \\",
-        f"    PORT={svc.port}",
+        f"    PORT={container.port}",
         "WORKDIR /app",
         f"USER {CONTAINER_UID}:{CONTAINER_UID}",
-        f"EXPOSE {svc.port}",
+        f"EXPOSE {container.port}",
         f"HEALTHCHECK --interval={health.interval}s --timeout={health.timeout}s --start-period=10s "
         f"--retries={health.unhealthy} \\",
         f"    CMD {json.dumps(['python', '-c', probe])}",
-        f"CMD {json.dumps(stack.command(service))}",
+        f"CMD {json.dumps(list(container.command))}",
         "",
     ]
     return Dockerfile("Dockerfile.apprunner", CONTAINER_PLATFORM, "\n".join(lines))

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from stratus import paths
 from stratus.build import slim
 from stratus.build.dockerfiles import Dockerfile, render
 from stratus.build.workspace import resolve
@@ -32,7 +33,7 @@ Runner = Callable[..., "subprocess.CompletedProcess[str]"]
 
 def repository_name(stack: Stack, service: str) -> str:
     """The service's ECR repository: ``<project>-<env>-<service>``."""
-    return stack.resource_name(service)
+    return stack.plan.services[service].aws_name
 
 
 def registry_host(account: str, region: str) -> str:
@@ -85,7 +86,7 @@ def prepare_context(stack: Stack, service: str) -> tuple[Path, Dockerfile]:
     """Write ``.stratus/build/images/<service>/``: the Dockerfile, ``requirements.txt`` and ``app/``."""
     dockerfile = render(stack, service)
     resolution = resolve(stack.root, stack.service_dir(service), provided=())  # an image carries its own boto3
-    context = stack.root / ".stratus" / "build" / "images" / service
+    context = paths.build_dir(stack.root) / "images" / service
     tmp = context.with_name(f".{service}.tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     (tmp / "app").mkdir(parents=True)

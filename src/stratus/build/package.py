@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from stratus import paths
 from stratus.build import bytecode, slim
 from stratus.build.archive import BuildInfo, DeflateCache, SizeReport, write_zip
 from stratus.build.targets import Arch, Target
@@ -91,21 +92,19 @@ class Builder:
         self.stack = stack
         self.options = options or BuildOptions()
         self.progress = progress or (lambda _msg: None)
-        self.out = stack.root / ".stratus" / "build"
+        self.out = paths.build_dir(stack.root)
         self._lock: Lock | None = None
         self._interpreters: dict[Target, bytecode.Interpreter | None] = {}
 
     # ------------------------------------------------------------------------------------------ public
 
     def target(self, service: str) -> Target:
-        svc = self._lambda(service)
-        runtime = self.options.runtime or self.stack.project.runtime
-        arch = self.options.arch or svc.arch or self.stack.project.arch
-        return Target(runtime, arch, self.options.glibc)
+        self._lambda(service)
+        http = self.stack.plan.services[service].function("http")
+        return Target(self.options.runtime or http.runtime, self.options.arch or http.arch, self.options.glibc)
 
     def build(self, service: str) -> BuildResult:
         started = time.perf_counter()
-        svc = self._lambda(service)
         target = self.target(service)
         lock = self.lock()
         self.progress(f"{service}: resolving ({target})")
@@ -115,7 +114,7 @@ class Builder:
         check_wheels(resolution, target, lock)
         interpreter = self.interpreter(target)
         layer_key = self._layer_key(resolution, target, interpreter)
-        handlers = self._handlers(service, svc)
+        handlers = self._handlers(service)
         sources = self._sources(resolution)
         self._check_handlers(service, handlers, sources)
         inputs = self._inputs_hash(layer_key, sources, handlers, target)
@@ -254,15 +253,9 @@ class Builder:
             )
         return svc
 
-    def _handlers(self, service: str, svc: LambdaService) -> list[str]:
-        handlers = [self.stack.handler(service)]
-        handlers += [c.handler for c in svc.consumes] + [s.handler for s in svc.schedules]
-        for bucket in self.stack.buckets.values():  # S3 notifications invoke functions of this zip too
-            handlers += [n.handler for n in bucket.notify if n.service == service]
-        authorizer = self.stack.authorizer  # and so does the HTTP API's authorizer
-        if authorizer is not None and authorizer.service == service:
-            handlers.append(authorizer.handler)
-        return list(dict.fromkeys(handlers))
+    def _handlers(self, service: str) -> list[str]:
+        """Every handler the zip's functions run (HTTP first: the zip's default)."""
+        return list(dict.fromkeys(fn.handler for fn in self.stack.plan.services[service].functions))
 
     def _sources(self, resolution: Resolution) -> list[tuple[str, Path]]:
         out: list[tuple[str, Path]] = []
@@ -376,3 +369,15 @@ def uv_version() -> str:
 
     proc = subprocess.run([uv_executable(), "--version"], capture_output=True, text=True, check=False)
     return proc.stdout.strip()
+
+
+def build_for_host(stack: Stack, service: str, *, progress: Progress | None = None) -> BuildResult:
+    """A zip of ``service`` that runs on this machine (its architecture, an installed Python), for
+    ``stratus invoke --build``."""
+    from stratus.build.targets import host_target
+
+    target = host_target()
+    if target is None:
+        raise StratusError("this machine is not one Lambda runs on (Linux, x86_64 or arm64, Python 3.11+)")
+    options = BuildOptions(runtime=target.runtime, arch=target.arch, glibc=target.glibc_override)
+    return Builder(stack, options, progress=progress).build(service)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import sys
 
-import stratus.cli.artifacts  # noqa: F401  (registers: build, image, deploy, test, logs, invoke)
-from stratus.cli import apikeys, infra, local, scaffold  # noqa: F401  (apikey; infra; validate, dev; new, add, init)
+# Each module registers its commands: new, add, init; validate, dev, events, trigger; invoke; apikey; infra;
+# build, image; deploy, test, logs.
+from stratus.cli import apikeys, build, deploy, infra, invoke, local, scaffold  # noqa: F401
 from stratus.cli._app import app, console
 from stratus.errors import StratusError
 from stratus.manifest import ManifestError

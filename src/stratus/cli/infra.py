@@ -8,17 +8,16 @@ from typing import Annotated
 
 import typer
 
-from stratus.cli._app import DEFAULT_ENV, app, console
+from stratus import paths
+from stratus.cli._app import AWS, DEFAULT_ENV, app, console
 from stratus.errors import StratusError
-from stratus.manifest import find_root, load_stack
-
-INFRA_DIR = Path("infra") / "terraform"
+from stratus.manifest import find_root
 
 infra_app = typer.Typer(
     help="Terraform for the whole stack from stratus.toml (least privilege, checkov-clean, deterministic).",
     no_args_is_help=False,
 )
-app.add_typer(infra_app, name="infra")
+app.add_typer(infra_app, name="infra", rich_help_panel=AWS)
 
 InfraEnvOption = Annotated[
     str,
@@ -36,30 +35,18 @@ def infra(ctx: typer.Context, env: InfraEnvOption = DEFAULT_ENV, directory: DirO
     """Write infra/terraform: modules, one file per service and resource, tfvars per environment."""
     if ctx.invoked_subcommand is not None:
         return
-    from stratus.infra.check import check_references
-    from stratus.infra.render import render
-    from stratus.infra.writer import write
+    from stratus.infra.generate import generate
 
     root = find_root()
-    base = load_stack(root, env=DEFAULT_ENV)
-    envs = sorted({DEFAULT_ENV, env, *base.environments})
-    stacks = {name: load_stack(root, env=name) for name in envs}
-    target = directory or root / INFRA_DIR
-    report = write(target, render(stacks))
-    for rel in report.written:
+    done = generate(root, env=env, target=directory)
+    for rel in done.report.written:
         console.print(f"  [green]wrote[/] {rel}")
-    for rel in report.removed:
+    for rel in done.report.removed:
         console.print(f"  [yellow]removed[/] {rel} (no longer in stratus.toml)")
-    findings = check_references(target)
-    if findings:
-        raise StratusError(
-            f"the generated Terraform has unresolved references: {findings[0].render()}"
-            + (f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""),
-            hint="a file added beside the generated ones may refer to something removed; run stratus infra check",
-        )
+    report = done.report
     console.print(
-        f"[green]✓[/] {_shown(target, root)}: {len(report.written)} written, {len(report.unchanged)} unchanged, "
-        f"{len(report.removed)} removed; environments {', '.join(envs)}"
+        f"[green]✓[/] {_shown(done.target, root)}: {len(report.written)} written, {len(report.unchanged)} unchanged, "
+        f"{len(report.removed)} removed; environments {', '.join(done.environments)}"
     )
 
 
@@ -72,7 +59,7 @@ def check(
     from stratus.infra.check import check_references, run_checkov
 
     root = find_root()
-    target = directory or root / INFRA_DIR
+    target = directory or paths.infra_dir(root)
     if not target.is_dir():
         raise StratusError(f"{target} does not exist", hint="generate it with `stratus infra`")
     shown = _shown(target, root)

@@ -1,33 +1,32 @@
-"""Commands that run the stack locally: ``validate`` and ``dev``."""
+"""Commands of the local cloud: ``validate``, ``dev``, ``events``, ``trigger``."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from stratus.cli._app import DEFAULT_ENV, EnvOption, app, console
-from stratus.errors import StratusError
-from stratus.manifest import load_stack
+from stratus.cli._app import DEFAULT_ENV, LOCAL, PROJECT, EnvOption, app, console
+from stratus.manifest import find_root, load_stack
 
 if TYPE_CHECKING:
+    from stratus.local.client import Invocation
     from stratus.local.cloud import LocalCloud, Readiness
 
 
-@app.command()
+@app.command(rich_help_panel=PROJECT)
 def validate(env: EnvOption = DEFAULT_ENV) -> None:
     """Check stratus.toml and list every problem, each with its table and field."""
     stack = load_stack(env=env)
     console.print(
         f"[green]✓[/] {stack.manifest_path.name}: {len(stack.services)} services, "
-        f"{len(stack.resources)} resources, valid for environments {', '.join(sorted({env, *stack.environments}))}"
+        f"{len(stack.resources)} resources, valid for environments {', '.join(stack.environment_names)}"
     )
 
 
-@app.command()
+@app.command(rich_help_panel=LOCAL)
 def dev(
     port: Annotated[int, typer.Option(help="Port of the HTTP API.")] = 8080,
     env: EnvOption = DEFAULT_ENV,
@@ -40,10 +39,9 @@ def dev(
     reload: Annotated[bool, typer.Option(help="Reload a service when its code or stratus.toml changes.")] = True,
 ) -> None:
     """Run the whole stack locally: HTTP API, Lambdas, containers, AWS and PostgreSQL."""
-    from stratus.local.cloud import DevOptions, run
-    from stratus.local.logs import LogSink
+    from stratus.local.cloud import DevOptions
+    from stratus.local.dev import serve
 
-    stack = load_stack(env=env)
     options = DevOptions(
         port=port,
         invoke_port=invoke_port,
@@ -52,11 +50,7 @@ def dev(
         access_log=access_log,
         reload=reload,
     )
-    sink = LogSink(log_dir=stack.root / ".stratus" / "logs")  # copies read by `stratus logs SERVICE`
-    try:
-        _run_async(run(stack, options, sink, _print_ready))
-    finally:
-        sink.close()
+    serve(load_stack(env=env), options, _print_ready)
 
 
 def _print_ready(cloud: LocalCloud, ready: Readiness) -> None:
@@ -69,20 +63,11 @@ def _print_ready(cloud: LocalCloud, ready: Readiness) -> None:
     )
 
 
-def _run_async(coro: Any) -> None:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency of uvicorn[standard]
-        asyncio.run(coro)
-    else:
-        uvloop.run(coro)
-
-
 # ------------------------------------------------------------------------------------------ events, trigger
 
 
 events_app = typer.Typer(help="Print a sample event to start from (edit it, then `stratus invoke --event`).")
-app.add_typer(events_app, name="events")
+app.add_typer(events_app, name="events", rich_help_panel=LOCAL)
 
 
 def _print_json(event: object) -> None:
@@ -97,24 +82,9 @@ def events_http(
     content_type: Annotated[str, typer.Option(help="Content-Type of the body.")] = "application/json",
 ) -> None:
     """An API Gateway HTTP API request, payload format 2.0."""
-    from stratus.events.httpapi import HttpRequest, build_event
+    from stratus.events import samples
 
-    raw_path, _, query = path.partition("?")
-    headers = [("host", "127.0.0.1:8080"), ("user-agent", "stratus"), ("accept", "*/*")]
-    if body:
-        headers.append(("content-type", content_type))
-    request = HttpRequest(method.upper(), raw_path, query, headers, body.encode(), "127.0.0.1")
-    _print_json(
-        build_event(
-            request,
-            route_key="$default",
-            path_parameters=None,
-            api_id="local",
-            account_id="123456789012",
-            domain_name="127.0.0.1:8080",
-            request_id="sample-request-id",
-        )
-    )
+    _print_json(samples.http(method=method, path=path, body=body, content_type=content_type))
 
 
 @events_app.command("sqs")
@@ -124,36 +94,17 @@ def events_sqs(
     count: Annotated[int, typer.Option(help="Records in the batch.")] = 1,
 ) -> None:
     """An SQS event source mapping batch."""
-    import hashlib
-    import uuid
+    from stratus.events import samples
 
-    from stratus.events import sqs
-
-    records = []
-    for _ in range(count):
-        message = {
-            "MessageId": str(uuid.uuid4()),
-            "ReceiptHandle": uuid.uuid4().hex,
-            "Body": body,
-            "MD5OfBody": hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
-            "Attributes": {
-                "ApproximateReceiveCount": "1",
-                "SentTimestamp": "1700000000000",
-                "SenderId": "AIDAIENQZJOLO23YVJ4VO",
-                "ApproximateFirstReceiveTimestamp": "1700000000001",
-            },
-        }
-        records.append(sqs.record(message, queue_arn=f"arn:aws:sqs:us-east-1:123456789012:{queue}", region="us-east-1"))
-    _print_json(sqs.event(records))
+    _print_json(samples.sqs_batch(body=body, queue=queue, count=count))
 
 
 @events_app.command("schedule")
 def events_schedule(rule: Annotated[str, typer.Option(help="Rule name.")] = "my-schedule") -> None:
     """An EventBridge Scheduled Event."""
-    from stratus.events.schedule import rule_arn, scheduled_event
+    from stratus.events import samples
 
-    arn = rule_arn(region="us-east-1", account_id="123456789012", rule=rule)
-    _print_json(scheduled_event(rule_arn=arn, account_id="123456789012", region="us-east-1"))
+    _print_json(samples.schedule(rule=rule))
 
 
 @events_app.command("s3")
@@ -164,40 +115,24 @@ def events_s3(
     size: Annotated[int, typer.Option(help="Object size.")] = 1024,
 ) -> None:
     """An S3 notification."""
-    from stratus.events import s3
+    from stratus.events import samples
 
-    record = s3.record(
-        event_name=event, bucket=bucket, key=key, size=size, etag="d41d8cd98f00b204e9800998ecf8427e",
-        region="us-east-1", configuration_id="sample",
-    )  # fmt: skip
-    _print_json({"Records": [record]})
+    _print_json(samples.s3_notification(bucket=bucket, key=key, event=event, size=size))
 
 
-@app.command()
+@app.command(rich_help_panel=LOCAL)
 def trigger(
     schedule: Annotated[str, typer.Argument(help="SERVICE.SCHEDULE, e.g. worker.sweeper")],
+    env: EnvOption = DEFAULT_ENV,
 ) -> None:
     """Fire a schedule of the running stack now, with the Scheduled Event EventBridge would send."""
-    from stratus.events.schedule import rule_arn, scheduled_event
-    from stratus.local.client import invoke, running_stack
-    from stratus.manifest import find_root
+    from stratus.local import client
 
-    service, _, name = schedule.partition(".")
-    key = f"{service}/{name}"
-    running = running_stack(find_root())
-    if running is None:
-        raise StratusError("no stack is running here", hint="start it with `uv run stratus dev`")
-    if key not in running.schedules:
-        known = ", ".join(k.replace("/", ".") for k in sorted(running.schedules)) or "none"
-        raise StratusError(f"no schedule {schedule!r} in the running stack", hint=f"its schedules: {known}")
-    function = running.functions[key]
-    arn = rule_arn(region="us-east-1", account_id="123456789012", rule=function)
-    event = json.dumps(scheduled_event(rule_arn=arn, account_id="123456789012", region="us-east-1")).encode()
-    result = invoke(running, key, event)
-    _print_invocation(result)
+    print_invocation(client.trigger(client.require_running(find_root(), env), schedule))
 
 
-def _print_invocation(result: Any) -> None:
+def print_invocation(result: Invocation) -> None:
+    """The function's log tail (stderr) and its result (stdout); exit 1 when it failed."""
     if result.log:
         console.print(result.log.rstrip(), markup=False, highlight=False)
     typer.echo(result.payload.decode(errors="replace"))

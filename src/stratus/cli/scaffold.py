@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from stratus.cli._app import app, console
+from stratus.cli._app import PROJECT, app, console
 from stratus.manifest import find_root
 
 new_app = typer.Typer(
@@ -17,8 +17,8 @@ new_app = typer.Typer(
 add_app = typer.Typer(
     help="Declare a queue, table, bucket or database and grant it to a service.", no_args_is_help=True
 )
-app.add_typer(new_app, name="new")
-app.add_typer(add_app, name="add")
+app.add_typer(new_app, name="new", rich_help_panel=PROJECT)
+app.add_typer(add_app, name="add", rich_help_panel=PROJECT)
 
 NameArg = Annotated[str, typer.Argument(help="Lowercase letters, digits and hyphens, saying what it does.")]
 PathOption = Annotated[str | None, typer.Option("--path", help="The route path (default: /NAME).")]
@@ -119,7 +119,7 @@ def add_database(name: NameArg, to: ToOption = None, access: AccessOption = None
     _add("database", name, to, access)
 
 
-@app.command("init")
+@app.command("init", rich_help_panel=PROJECT)
 def init(
     directory: Annotated[Path, typer.Argument(help="The new project's directory (absent or empty).")],
     name: Annotated[str | None, typer.Option("--name", help="The project's name (default: the directory's).")] = None,

@@ -9,9 +9,10 @@ This is what proves a zip boots, so it reproduces the sandbox rather than the de
   the standard library. A dependency the zip forgot fails the import here as it would in AWS;
 - it is driven by the local cloud's Lambda runtime (:class:`stratus.local.runtime.function.LambdaFunction`):
   awslambdaric polls the Runtime API, the result comes back through it, with Lambda's START/END/REPORT lines;
-- the environment is the one the local cloud gives the service (:func:`stratus.local.environ.lambda_environ`:
-  identity, Lambda's reserved variables, one variable per resource it uses, named as in AWS), with no AWS
-  endpoint unless one is given: a handler that calls AWS at import reaches nothing by accident.
+- the environment is the one the plan declares for the service (identity, one variable per resource it uses,
+  named and shaped as in AWS: :meth:`stratus.local.aws.Provisioned.aws_shaped`) plus Lambda's reserved
+  variables (:func:`stratus.local.environ.lambda_environ`), with no AWS endpoint unless one is given: a handler
+  that calls AWS at import reaches nothing by accident.
 
 The zip must be built for this machine: its architecture, and a Python version installed here (the local
 interpreter's, or any found as for bytecode). ``stratus build SERVICE --arch x86_64 --runtime python3.11``
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stratus import naming
+from stratus import naming, paths
 from stratus.build import bytecode
 from stratus.build.archive import BuildInfo, extract, read_info
 from stratus.build.targets import Target, arch_of_machine
@@ -42,14 +43,14 @@ from stratus.errors import StratusError
 from stratus.events.httpapi import HttpRequest, build_event
 from stratus.local.aws import Provisioned
 from stratus.local.environ import Endpoints, lambda_environ
-from stratus.local.httpapi.routes import RouteTable, service_routes
+from stratus.local.httpapi.routes import RouteTable
 from stratus.local.runtime.function import FunctionConfig, InvokeResult, LambdaFunction
 from stratus.manifest import LambdaService, Stack
 
 if TYPE_CHECKING:
     from stratus.local.logs import LogSink
+    from stratus.manifest.plan import Function
 
-ACCOUNT_ID = "000000000000"  # no account: names and ARNs are shaped as AWS's, owned by nobody
 # Lambda's bootstrap puts the task root first and the runtime directory after it; -I -S leaves only the stdlib.
 BOOT = (
     "import os, runpy, sys; "
@@ -107,7 +108,7 @@ def runtime_dir(root: Path, interpreter: bytecode.Interpreter) -> Path:
         except importlib.metadata.PackageNotFoundError:
             versions.append(name)
     key = f"{interpreter.cache_tag}-{platform.machine()}-" + "-".join(v.replace("==", "") for v in versions)
-    final = root / ".stratus" / "build" / "runtime" / key
+    final = paths.build_dir(root) / "runtime" / key
     if (final / "awslambdaric").is_dir():
         return final
     tmp = final.with_name(f".{final.name}.tmp{os.getpid()}")
@@ -131,36 +132,24 @@ def runtime_dir(root: Path, interpreter: bytecode.Interpreter) -> Path:
 
 def artifact_environ(
     stack: Stack,
-    service: str,
+    function: Function,
     task_root: Path,
     runtime: Path,
-    handler: str,
     *,
     runtime_name: str,
     endpoint: str | None = None,
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The variables the function sees: as in the local cloud, resources named as in AWS, no endpoint."""
-    svc = stack.services[service]
-    assert isinstance(svc, LambdaService)
-    region = stack.project.region
-    provisioned = Provisioned()
-    for binding in stack.bindings(service):
-        name = stack.resource_name(binding.name)
-        if binding.kind == "queue":
-            provisioned.queue_urls[binding.name] = f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{name}"
-            dlq = naming.dlq_name(stack.project.name, stack.env, binding.name)
-            provisioned.dlq_urls[binding.name] = f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{dlq}"
-        elif binding.kind == "table":
-            provisioned.tables[binding.name] = name
-        elif binding.kind == "bucket":
-            provisioned.buckets[binding.name] = name
-    databases = {name: f"postgresql://unconfigured/{name}" for name in stack.databases}
-    endpoints = Endpoints(aws=endpoint or "", invoke="", api="", provisioned=provisioned, databases=databases)
-    function = stack.resource_name(service)
-    env = lambda_environ(
-        stack, service, svc, function=function, handler=handler, task_root=task_root, endpoints=endpoints
+    """The variables the function sees: the plan's (resources named and shaped as in AWS, no endpoint) and the
+    Lambda runtime's."""
+    endpoints = Endpoints(
+        aws=endpoint or "",
+        invoke="",
+        api="",
+        provisioned=Provisioned.aws_shaped(stack.plan, naming.LOCAL_ACCOUNT_ID),
+        databases={name: f"postgresql://unconfigured/{name}" for name in stack.databases},
     )
+    env = lambda_environ(stack, function, task_root=task_root, endpoints=endpoints)
     for key in ("PYTHONPATH", "VIRTUAL_ENV", "AWS_ENDPOINT_URL_LAMBDA", "STRATUS_API_URL"):
         env.pop(key, None)
     if not endpoint:
@@ -184,7 +173,7 @@ def http_event(
     """An HTTP API payload 2.0 event for a request routed to ``service`` (default: ``GET <path>/health``)."""
     svc = stack.services[service]
     raw_path = path or (f"{svc.path.rstrip('/')}/health")
-    table = RouteTable(service_routes(service, svc.path))
+    table = RouteTable([route for route in stack.plan.routes if route.target == service])
     match = table.match(method.upper(), raw_path)
     if match is None:
         keys = ", ".join(route.key for route in table.routes)
@@ -205,7 +194,7 @@ def http_event(
         route_key=match.route.key,
         path_parameters=match.path_parameters,
         api_id="artifact",
-        account_id=ACCOUNT_ID,
+        account_id=naming.LOCAL_ACCOUNT_ID,
         domain_name="localhost",
         request_id=str(uuid.uuid4()),
     )
@@ -238,33 +227,26 @@ async def invoke_artifact(
         )
     interpreter = interpreter or check_runnable(artifact)
     runtime = runtime_dir(stack.root, interpreter)
-    boot_root = stack.root / ".stratus" / "build" / "boot"
+    boot_root = paths.build_dir(stack.root) / "boot"
     boot_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=boot_root, prefix=f"{service}-") as scratch:
         task_root = Path(scratch) / "task"
         task_root.mkdir()
         extract(artifact.path, task_root)
-        function = stack.resource_name(service)
+        function = next(fn for fn in stack.plan.services[service].functions if fn.handler == handler)
         config = FunctionConfig(
-            name=function,
+            name=function.name,
             source=service,
             handler=handler,
             task_root=task_root,
-            memory=svc.memory,
-            timeout=svc.timeout,
+            memory=function.memory,
+            timeout=function.timeout,
             reserved_concurrency=None,
             environ=artifact_environ(
-                stack,
-                service,
-                task_root,
-                runtime,
-                handler,
-                runtime_name=info.runtime,
-                endpoint=endpoint,
-                extra=extra_env,
+                stack, function, task_root, runtime, runtime_name=info.runtime, endpoint=endpoint, extra=extra_env
             ),
-            arn=f"arn:aws:lambda:{stack.project.region}:{ACCOUNT_ID}:function:{function}",
-            log_group=f"/aws/lambda/{function}",
+            arn=function.arn(stack.project.region, naming.LOCAL_ACCOUNT_ID),
+            log_group=function.log_group,
             runtime_argv=(interpreter.path, "-I", "-S", "-c", BOOT),
         )
         fn = LambdaFunction(config, sink, max_environments=1)

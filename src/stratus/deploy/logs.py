@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from stratus import paths
 from stratus.errors import StratusError
 from stratus.manifest import LambdaService, Stack
 
-LOG_DIR = Path(".stratus") / "logs"
 POLL_S = 2.0
 _DURATION = re.compile(r"^(\d+)\s*([smhd])$")
 
@@ -36,7 +36,7 @@ def parse_since(value: str) -> dt.timedelta:
 
 
 def local_log(stack: Stack, service: str) -> Path:
-    return stack.root / LOG_DIR / f"{service}.log"
+    return paths.logs_dir(stack.root) / f"{service}.log"
 
 
 def follow_file(
@@ -88,9 +88,9 @@ def local_lines(stack: Stack, service: str, *, follow: bool, **kwargs: Any) -> I
 def log_group(stack: Stack, service: str, logs: Any) -> str:
     """The CloudWatch log group the deployed service writes to."""
     svc = _check_service(stack, service)
-    name = stack.resource_name(service)
+    name = stack.plan.services[service].aws_name
     if isinstance(svc, LambdaService):
-        return f"/aws/lambda/{name}"
+        return stack.plan.services[service].function("http").log_group
     if svc.kind == "ecs-express":
         return f"/aws/ecs/{name}"
     prefix = f"/aws/apprunner/{name}/"

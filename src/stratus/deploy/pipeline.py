@@ -33,12 +33,13 @@ from typing import Any
 import boto3
 import httpx
 
+from stratus import paths
 from stratus.build.images import Docker, ImagePlan, git_sha, plan_image, registry_host, repository_name
 from stratus.build.package import Builder, BuildOptions
 from stratus.deploy import preflight
 from stratus.deploy.terraform import Terraform, deploy_variables
 from stratus.errors import StratusError
-from stratus.manifest import ContainerService, Service, Stack
+from stratus.manifest import Stack
 
 Runner = Callable[..., "subprocess.CompletedProcess[str]"]
 ClientFactory = Callable[[str], Any]
@@ -92,7 +93,7 @@ class Deployer:
         self.builder = builder or Builder(stack, BuildOptions(), progress=self.progress)
         self.plan_image = plan_image
         self.docker = Docker(self.run)
-        self.workdir = workdir or stack.root / "infra" / "terraform"
+        self.workdir = workdir or paths.infra_dir(stack.root)
         self.terraform = Terraform(self.workdir, run=self.run)
         unknown = [s for s in options.services if s not in stack.services]
         if unknown:
@@ -108,7 +109,7 @@ class Deployer:
     def _image_services(self, only_selected: bool) -> list[str]:
         """Services shipped as images: containers, and Lambdas with ``package = "image"``."""
         names = self.selected if only_selected else list(self.stack.services)
-        return [n for n in names if _is_image(self.stack.services[n])]
+        return [n for n in names if self.stack.plan.services[n].image]
 
     # ----------------------------------------------------------------------------------------------- run
 
@@ -117,7 +118,7 @@ class Deployer:
         env = self.options.env
         identity = self.preflight()
         self.progress("build: Lambda zips")
-        zipped = [name for name, svc in self.stack.lambdas() if svc.package == "zip"]
+        zipped = [name for name, svc in self.stack.plan.services.items() if svc.kind == "lambda" and not svc.image]
         for result in self.builder.build_many(zipped):
             report.zips[result.service] = result.path
         registry = registry_host(identity.account, self.stack.project.region)
@@ -146,7 +147,7 @@ class Deployer:
             for plan in images:
                 self.progress(f"push: {plan.versioned}")
                 self.docker.build(plan, push=True)
-        plan_file = self.stack.root / ".stratus" / "deploy" / f"{env}.tfplan"
+        plan_file = paths.deploy_dir(self.stack.root) / f"{env}.tfplan"
         plan_file.parent.mkdir(parents=True, exist_ok=True)
         self.progress("terraform plan")
         self.terraform.plan(var_file=var_file, variables=variables, out=plan_file)
@@ -181,6 +182,30 @@ class Deployer:
         assert identity is not None
         return identity
 
+    def image(self, service: str, *, push: bool) -> ImagePlan:
+        """Build ``service``'s image (``stratus image build``) and, with ``push``, push it to its ECR repository,
+        which ``stratus deploy`` must have created; the plan says which references it got."""
+        self.docker.require()
+        registry = None
+        if push:
+            identity, missing = preflight.check_credentials(self.client("sts"))
+            preflight.raise_missing([missing] if missing else [])
+            assert identity is not None
+            registry = registry_host(identity.account, self.stack.project.region)
+            if self.missing_repositories([service]):
+                raise StratusError(
+                    f"the ECR repository {repository_name(self.stack, service)} does not exist yet",
+                    hint=f"`stratus deploy --env {self.options.env}` creates it "
+                    f"(terraform apply -target=module.ecr_{service})",
+                )
+            self.login(registry)
+        plan = self.plan_image(
+            self.stack, service, registry=registry, sha=git_sha(self.stack.root), tag=self.options.tag
+        )
+        self.progress(f"building {service} ({plan.dockerfile.name}, {plan.dockerfile.platform})")
+        self.docker.build(plan, push=push)
+        return plan
+
     def missing_repositories(self, services: list[str]) -> list[str]:
         """The services whose ECR repository does not exist yet."""
         ecr = self.client("ecr")
@@ -198,7 +223,7 @@ class Deployer:
         self.docker.login(registry, username, password)
 
     def wait_for_apprunner(self) -> None:
-        names = {self.stack.resource_name(n): n for n in self._image_services(only_selected=True)
+        names = {self.stack.plan.services[n].aws_name: n for n in self._image_services(only_selected=True)
                  if self.stack.services[n].kind == "apprunner"}  # fmt: skip
         if not names:
             return
@@ -270,10 +295,6 @@ class Deployer:
                 hint=f"look at the service's logs: `stratus logs SERVICE --aws --env {self.options.env}`",
             )
         return results
-
-
-def _is_image(svc: Service) -> bool:
-    return isinstance(svc, ContainerService) or svc.package == "image"
 
 
 def healthy(status: int, *, protected: bool) -> bool:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stratus.errors import StratusError
-from stratus.infra.render import MARKER
+from stratus.infra.terraform import MARKER
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -7,8 +7,9 @@ otherwise the authorizer function is invoked with the payload 2.0 authorizer eve
 10 s. Denied -> 403 ``{"message":"Forbidden"}``; an error, a timeout or a malformed answer -> 500. Allowed:
 its context goes to the integration as ``requestContext.authorizer.lambda``.
 
-Identity sources: the manifest's ``[api.authorizer] identity_sources`` if given, else the header a route's
-mode needs: ``x-api-key`` for ``api_key``, ``Authorization`` for ``token``.
+There is one of these per authorizer of the plan (``stack.plan.authorizers``: the manifest's, or one per auth
+mode, ``x-api-key`` for ``api_key`` and ``Authorization`` for ``token``), each with its identity sources and
+its own cache, as each authorizer of an HTTP API has; each route names the authorizer that guards it.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from stratus.local.runtime.function import LambdaFunction
 
 RESPONSE_TIMEOUT_S = 10.0  # the HTTP API's limit for a Lambda authorizer's answer
-MODE_SOURCES = {"api_key": ["$request.header.x-api-key"], "token": ["$request.header.Authorization"]}
 
 
 class LocalAuthorizer:
@@ -50,12 +50,9 @@ class LocalAuthorizer:
         self.sink = sink
         self._cache: dict[tuple[str, ...], tuple[float, bool, dict[str, Any]]] = {}
 
-    async def check(
-        self, request: HttpRequest, match: RouteMatch, request_id: str, mode: str
-    ) -> HttpResponse | dict[str, Any]:
+    async def check(self, request: HttpRequest, match: RouteMatch, request_id: str) -> HttpResponse | dict[str, Any]:
         """An API Gateway answer (401/403/500) to send instead, or the context for the integration."""
-        sources = self.identity_sources or MODE_SOURCES.get(mode, [])
-        values = events.identity(request, sources, route_key=match.route.key)
+        values = events.identity(request, self.identity_sources, route_key=match.route.key)
         if values is None:
             return gateway_error(401, "Unauthorized")
         key = tuple(values)

@@ -1,7 +1,8 @@
 """The embedded AWS: a moto server on a free local port, provisioned with what the manifest declares.
 
 Each queue gets its dead-letter queue and redrive policy, each table its keys, TTL and on-demand billing,
-each bucket its versioning: the same resources, under the same names, as ``stratus infra`` creates.
+each bucket its versioning and notifications, each database a secret with its credentials (as RDS keeps the
+master user's): the same resources, under the same names (``stack.plan``), as ``stratus infra`` creates.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ import asyncio
 import json
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 import boto3
 import httpx
@@ -24,21 +27,37 @@ from stratus.local import processes
 
 if TYPE_CHECKING:
     from stratus.local.logs import LogSink
-    from stratus.manifest import Stack
-
-ACCOUNT_ID = "123456789012"  # moto's default account
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+    from stratus.manifest import Plan, Stack
+    from stratus.manifest.plan import BucketPlan, DatabasePlan
 
 
 @dataclass
 class Provisioned:
-    """What the local AWS holds for the stack, by manifest name."""
+    """What the local AWS holds for the stack, by manifest name: what only exists once provisioned."""
 
     queue_urls: dict[str, str] = field(default_factory=dict)
     dlq_urls: dict[str, str] = field(default_factory=dict)
     queue_arns: dict[str, str] = field(default_factory=dict)
-    tables: dict[str, str] = field(default_factory=dict)
-    buckets: dict[str, str] = field(default_factory=dict)
+    dlq_arns: dict[str, str] = field(default_factory=dict)
+    database_secrets: dict[str, str] = field(default_factory=dict)  # database -> its credentials' secret ARN
+
+    @classmethod
+    def aws_shaped(cls, plan: Plan, account: str) -> Provisioned:
+        """What AWS would hold for ``plan`` in ``account``, without asking it (zips booted outside a stack)."""
+        out = cls()
+        for name, queue in plan.queues.items():
+            out.queue_urls[name] = naming.queue_url(plan.region, account, queue.aws_name)
+            out.dlq_urls[name] = naming.queue_url(plan.region, account, queue.dlq_name)
+            out.queue_arns[name] = naming.queue_arn(plan.region, account, queue.aws_name)
+            out.dlq_arns[name] = naming.queue_arn(plan.region, account, queue.dlq_name)
+        for name, database in plan.databases.items():
+            out.database_secrets[name] = naming.secret_arn(plan.region, account, database_secret_name(database))
+        return out
+
+
+def database_secret_name(database: DatabasePlan) -> str:
+    """The local stand-in for the secret RDS manages for a database's master user."""
+    return f"{database.aws_name}-credentials"
 
 
 class LocalAws:
@@ -61,16 +80,18 @@ class LocalAws:
             service,  # type: ignore[call-overload]
             endpoint_url=self.endpoint,
             region_name=self.region,
-            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=CREDENTIALS["AWS_SESSION_TOKEN"],
+            aws_access_key_id=naming.LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=naming.LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=naming.LOCAL_CREDENTIALS["AWS_SESSION_TOKEN"],
             config=Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=2, read_timeout=30),
         )
 
     async def start(self, timeout: float = 20.0) -> None:
         self.port = processes.free_port()
         # moto must not inherit AWS_* settings: an AWS_PROFILE naming a missing profile breaks every request.
-        env = processes.clean_environ({"MOTO_ACCOUNT_ID": ACCOUNT_ID, "STRATUS_INVOKE_URL": self.invoke_url})
+        env = processes.clean_environ(
+            {"MOTO_ACCOUNT_ID": naming.LOCAL_ACCOUNT_ID, "STRATUS_INVOKE_URL": self.invoke_url}
+        )
         self.process = await processes.spawn(
             [sys.executable, "-m", "stratus.local.aws_server", "-H", "127.0.0.1", "-p", str(self.port)], env=env
         )
@@ -101,76 +122,80 @@ class LocalAws:
         if self._pump is not None:
             await asyncio.gather(self._pump, return_exceptions=True)
 
-    async def provision(self, stack: Stack) -> Provisioned:
-        return await asyncio.to_thread(self._provision, stack)
+    async def provision(self, stack: Stack, databases: Mapping[str, str]) -> Provisioned:
+        """Create what ``stack`` declares (idempotent: a reloaded manifest adds what is new); ``databases`` are
+        the URLs of the local PostgreSQL servers, whose credentials go to each database's secret."""
+        return await asyncio.to_thread(self._provision, stack.plan, databases)
 
-    def _provision(self, stack: Stack) -> Provisioned:
+    def _provision(self, plan: Plan, databases: Mapping[str, str]) -> Provisioned:
         out = Provisioned()
         sqs = self.client("sqs")
-        for name, queue in stack.queues.items():
-            suffix = ".fifo" if queue.fifo else ""
-            base = {"MessageRetentionPeriod": str(queue.message_retention)}
-            if queue.fifo:
+        for name, queue in plan.queues.items():
+            spec = queue.spec
+            base = {"MessageRetentionPeriod": str(spec.message_retention)}
+            if spec.fifo:
                 base["FifoQueue"] = "true"
-            dlq_url = _ensure_queue(
-                sqs, naming.dlq_name(stack.project.name, stack.env, name) + suffix,
-                {**base, "MessageRetentionPeriod": "1209600"},
-            )  # fmt: skip
+            dlq_url = _ensure_queue(sqs, queue.dlq_name, {**base, "MessageRetentionPeriod": str(queue.dlq_retention)})
             dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
             url = _ensure_queue(
                 sqs,
-                stack.resource_name(name) + suffix,
+                queue.aws_name,
                 {
                     **base,
-                    "VisibilityTimeout": str(queue.visibility_timeout),
-                    "DelaySeconds": str(queue.delay_seconds),
-                    "ReceiveMessageWaitTimeSeconds": str(queue.receive_wait),
+                    "VisibilityTimeout": str(spec.visibility_timeout),
+                    "DelaySeconds": str(spec.delay_seconds),
+                    "ReceiveMessageWaitTimeSeconds": str(spec.receive_wait),
                     "RedrivePolicy": json.dumps(
-                        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(queue.max_receive_count)}
+                        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(spec.max_receive_count)}
                     ),
                 },
             )
             arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-            out.queue_urls[name], out.dlq_urls[name], out.queue_arns[name] = url, dlq_url, arn
+            out.queue_urls[name], out.dlq_urls[name] = url, dlq_url
+            out.queue_arns[name], out.dlq_arns[name] = arn, dlq_arn
 
         dynamodb = self.client("dynamodb")
-        for name, table in stack.tables.items():
-            table_name = stack.resource_name(name)
-            keys = [{"AttributeName": table.hash_key, "KeyType": "HASH"}]
-            attrs = [{"AttributeName": table.hash_key, "AttributeType": table.hash_key_type}]
-            if table.range_key:
-                keys.append({"AttributeName": table.range_key, "KeyType": "RANGE"})
-                attrs.append({"AttributeName": table.range_key, "AttributeType": table.range_key_type})
-            out.tables[name] = table_name
+        for table in plan.tables.values():
+            key = table.spec
+            keys = [{"AttributeName": key.hash_key, "KeyType": "HASH"}]
+            attrs = [{"AttributeName": key.hash_key, "AttributeType": key.hash_key_type}]
+            if key.range_key:
+                keys.append({"AttributeName": key.range_key, "KeyType": "RANGE"})
+                attrs.append({"AttributeName": key.range_key, "AttributeType": key.range_key_type})
             try:
                 dynamodb.create_table(
-                    TableName=table_name, KeySchema=keys, AttributeDefinitions=attrs, BillingMode="PAY_PER_REQUEST"
+                    TableName=table.aws_name, KeySchema=keys, AttributeDefinitions=attrs, BillingMode="PAY_PER_REQUEST"
                 )
             except dynamodb.exceptions.ResourceInUseException:  # provisioned before (a manifest reload)
                 continue
-            if table.ttl_attribute:
+            if key.ttl_attribute:
                 dynamodb.update_time_to_live(
-                    TableName=table_name,
-                    TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
+                    TableName=table.aws_name,
+                    TimeToLiveSpecification={"Enabled": True, "AttributeName": key.ttl_attribute},
                 )
 
         s3 = self.client("s3")
-        for name, bucket in stack.buckets.items():
-            bucket_name = stack.resource_name(name)
+        for bucket in plan.buckets.values():
             try:
                 if self.region == "us-east-1":
-                    s3.create_bucket(Bucket=bucket_name)
+                    s3.create_bucket(Bucket=bucket.aws_name)
                 else:
-                    s3.create_bucket(Bucket=bucket_name, CreateBucketConfiguration={"LocationConstraint": self.region})
+                    location = {"LocationConstraint": self.region}
+                    s3.create_bucket(Bucket=bucket.aws_name, CreateBucketConfiguration=location)
             except s3.exceptions.BucketAlreadyOwnedByYou:  # provisioned before (a manifest reload)
                 pass
-            if bucket.versioning:
-                s3.put_bucket_versioning(Bucket=bucket_name, VersioningConfiguration={"Status": "Enabled"})
+            if bucket.spec.versioning:
+                s3.put_bucket_versioning(Bucket=bucket.aws_name, VersioningConfiguration={"Status": "Enabled"})
             s3.put_bucket_notification_configuration(
-                Bucket=bucket_name,
-                NotificationConfiguration={"LambdaFunctionConfigurations": _notifications(stack, name, self.region)},
+                Bucket=bucket.aws_name,
+                NotificationConfiguration={"LambdaFunctionConfigurations": _notifications(bucket, self.region)},
             )
-            out.buckets[name] = bucket_name
+
+        if plan.databases:
+            secrets = self.client("secretsmanager")
+            for name, database in plan.databases.items():
+                secret = database_secret_name(database)
+                out.database_secrets[name] = _ensure_secret(secrets, secret, _credentials(databases[name]))
         return out
 
 
@@ -186,16 +211,29 @@ def _ensure_queue(sqs: Any, name: str, attributes: dict[str, str]) -> str:
     return url
 
 
-def _notifications(stack: Stack, bucket: str, region: str) -> list[dict[str, Any]]:
+def _ensure_secret(secrets: Any, name: str, value: str) -> str:
+    """Create the secret, or give an existing one (a restart: new server, new port) this value; its ARN."""
+    try:
+        return str(secrets.create_secret(Name=name, SecretString=value)["ARN"])
+    except secrets.exceptions.ResourceExistsException:
+        return str(secrets.put_secret_value(SecretId=name, SecretString=value)["ARN"])
+
+
+def _credentials(url: str) -> str:
+    """What RDS keeps in a database's managed master secret (username and password), from a local URL."""
+    parts = urlsplit(url)
+    return json.dumps({"username": unquote(parts.username or ""), "password": unquote(parts.password or "")})
+
+
+def _notifications(bucket: BucketPlan, region: str) -> list[dict[str, Any]]:
     out = []
-    for i, notification in enumerate(stack.buckets[bucket].notify):
-        function = naming.notification_function_name(stack.project.name, stack.env, notification.service, bucket)
+    for notification in bucket.notifications:
         rules = [{"Name": "prefix", "Value": notification.prefix}] if notification.prefix else []
         if notification.suffix:
             rules.append({"Name": "suffix", "Value": notification.suffix})
         config: dict[str, Any] = {
-            "Id": f"{notification.service}-{i}",
-            "LambdaFunctionArn": f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{function}",
+            "Id": notification.id,
+            "LambdaFunctionArn": naming.lambda_arn(region, naming.LOCAL_ACCOUNT_ID, notification.function_name),
             "Events": list(notification.events),
         }
         if rules:

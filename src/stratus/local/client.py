@@ -1,78 +1,56 @@
-"""Talking to a running ``stratus dev`` from another process: where it listens (``.stratus/dev.json``) and
-invocations through its Lambda Invoke API, as the AWS SDK makes them.
+"""Talking to a running ``stratus dev`` from another process: where it listens (:class:`DevState`), clients of
+its AWS, and invocations through its Lambda Invoke API, as the AWS SDK makes them.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 
-from stratus.errors import StratusError
+from stratus import naming
+from stratus.errors import PrerequisiteError, StratusError
+from stratus.local.state import DevState
 
-STATE_FILE = Path(".stratus") / "dev.json"
-
-
-@dataclass(frozen=True)
-class RunningStack:
-    api: str
-    invoke: str
-    aws: str
-    env: str
-    functions: dict[str, str]  # key ("worker", "worker/jobs") -> function name
-    schedules: dict[str, str]
-    handlers: dict[str, str]  # key -> handler
-
-    def function_key(self, service: str, handler: str | None = None) -> str:
-        """The function of ``service`` (its HTTP handler, or the one running ``handler``)."""
-        if handler is None:
-            if service not in self.functions:
-                raise StratusError(f"the running stack has no Lambda service {service!r}")
-            return service
-        for key, running in self.handlers.items():
-            if running == handler and (key == service or key.startswith(f"{service}/")):
-                return key
-        known = ", ".join(h for k, h in sorted(self.handlers.items()) if k == service or k.startswith(f"{service}/"))
-        raise StratusError(
-            f"no function of {service!r} runs {handler!r} in the running stack", hint=f"its handlers: {known or 'none'}"
-        )
-
-    def lambda_client(self) -> Any:
-        return boto3.client(
-            "lambda",
-            endpoint_url=self.invoke,
-            region_name="us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",  # noqa: S106 - the local cloud checks no credentials
-            config=Config(retries={"max_attempts": 0}, read_timeout=900),
-        )
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
-def running_stack(root: Path) -> RunningStack | None:
+def running_stack(root: Path) -> DevState | None:
     """The stack ``stratus dev`` runs for the project at ``root``, or None when none runs."""
-    path = root / STATE_FILE
-    try:
-        state = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    try:
-        os.kill(int(state["pid"]), 0)
-    except (OSError, KeyError, ValueError):
-        return None  # left behind by a stack that was killed
-    return RunningStack(
-        api=state["api"],
-        invoke=state["invoke"],
-        aws=state["aws"],
-        env=state["env"],
-        functions=dict(state.get("functions", {})),
-        schedules=dict(state.get("schedules", {})),
-        handlers=dict(state.get("handlers", {})),
+    return DevState.read(root)
+
+
+def function_key(stack: DevState, service: str, handler: str | None = None) -> str:
+    """The function of ``service`` in the running stack (its HTTP handler, or the one running ``handler``)."""
+    if handler is None:
+        if service not in stack.functions:
+            raise StratusError(f"the running stack has no Lambda service {service!r}")
+        return service
+    for key, running in stack.handlers.items():
+        if running == handler and (key == service or key.startswith(f"{service}/")):
+            return key
+    known = ", ".join(h for k, h in sorted(stack.handlers.items()) if k == service or k.startswith(f"{service}/"))
+    raise StratusError(
+        f"no function of {service!r} runs {handler!r} in the running stack", hint=f"its handlers: {known or 'none'}"
+    )
+
+
+def client(stack: DevState, service: str, *, read_timeout: float = 60) -> Any:
+    """A boto3 client of the running stack: its Lambda Invoke API for ``lambda``, its AWS for the others."""
+    endpoint = stack.invoke if service == "lambda" else stack.aws
+    return boto3.client(
+        service,  # type: ignore[call-overload]
+        endpoint_url=endpoint,
+        region_name=stack.region,
+        aws_access_key_id=naming.LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=naming.LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=naming.LOCAL_CREDENTIALS["AWS_SESSION_TOKEN"],
+        config=Config(retries={"max_attempts": 0}, read_timeout=read_timeout),
     )
 
 
@@ -84,13 +62,14 @@ class Invocation:
     request_id: str
 
 
-def invoke(stack: RunningStack, key: str, payload: bytes) -> Invocation:
+def invoke(stack: DevState, key: str, payload: bytes) -> Invocation:
     """Invoke a function of the running stack synchronously, with its log tail."""
     function = stack.functions.get(key)
     if function is None:
         known = ", ".join(sorted(stack.functions)) or "none"
         raise StratusError(f"the running stack has no function {key!r}", hint=f"its functions: {known}")
-    response = stack.lambda_client().invoke(FunctionName=function, Payload=payload, LogType="Tail")
+    lambda_client = client(stack, "lambda", read_timeout=900)
+    response = lambda_client.invoke(FunctionName=function, Payload=payload, LogType="Tail")
     log = base64.b64decode(response.get("LogResult", "")).decode(errors="replace")
     return Invocation(
         payload=response["Payload"].read(),
@@ -98,3 +77,27 @@ def invoke(stack: RunningStack, key: str, payload: bytes) -> Invocation:
         log=log,
         request_id=response["ResponseMetadata"].get("RequestId", ""),
     )
+
+
+def trigger(stack: DevState, schedule: str) -> Invocation:
+    """Fire ``SERVICE.SCHEDULE`` of the running stack now, with the Scheduled Event its rule would send."""
+    from stratus.events import samples
+
+    service, _, name = schedule.partition(".")
+    key = f"{service}/{name}"
+    if key not in stack.schedules:
+        known = ", ".join(k.replace("/", ".") for k in sorted(stack.schedules)) or "none"
+        raise StratusError(f"no schedule {schedule!r} in the running stack", hint=f"its schedules: {known}")
+    event = samples.schedule(rule=stack.functions[key], region=stack.region)
+    return invoke(stack, key, json.dumps(event).encode())
+
+
+def require_running(root: Path, env: str) -> DevState:
+    """The running stack of ``env`` for the project at ``root``, or an error saying how to start it."""
+    running = DevState.read(root)
+    if running is None or running.env != env:
+        raise PrerequisiteError(
+            f"no local stack runs here for environment {env!r}",
+            hint=f"start it with `uv run stratus dev{'' if env == 'dev' else ' --env ' + env}`",
+        )
+    return running

@@ -4,7 +4,8 @@ Order: the API ports are bound first (a port in use fails before anything starts
 (provisioned) and PostgreSQL; then the services (one warm execution environment per Lambda, so an import
 error shows at start; each container started and health-checked; event sources and schedules); then the
 HTTP API and the Lambda Invoke API start answering. ``.stratus/dev.json`` tells other commands
-(``stratus invoke``, ``stratus trigger``, tests) where things are.
+(``stratus invoke``, ``stratus trigger``, tests) where things are; one stack runs per project
+(:mod:`stratus.local.state`). What runs is the plan (``stack.plan``), as the Terraform declares it.
 
 While it runs, :meth:`LocalCloud.reload_code` replaces one service's environments (new code) and
 :meth:`LocalCloud.reload_manifest` applies an edited ``stratus.toml``: new resources are provisioned, new
@@ -15,10 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import secrets
-import signal
 import string
 import time
 from dataclasses import dataclass, field
@@ -27,16 +26,18 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import uvicorn
 
+from stratus import naming, paths
 from stratus.local import http_server, processes
 from stratus.local.authorizer import LocalAuthorizer
-from stratus.local.aws import ACCOUNT_ID, LocalAws
+from stratus.local.aws import LocalAws
 from stratus.local.environ import Endpoints
 from stratus.local.gateway import ApiIdentity, HttpApi, Integration
 from stratus.local.httpapi.cors import CorsConfig
-from stratus.local.httpapi.routes import RouteTable, service_routes
+from stratus.local.httpapi.routes import RouteTable
 from stratus.local.httpapi.throttle import TokenBucket
 from stratus.local.invoke_api import InvokeApi
 from stratus.local.postgres import LocalPostgres
+from stratus.local.state import DevLock, DevState
 from stratus.local.units import ServiceUnit, UnitFactory
 from stratus.manifest import ManifestError, load_stack
 
@@ -46,8 +47,6 @@ if TYPE_CHECKING:
     from stratus.local.logs import LogSink
     from stratus.local.runtime.function import LambdaFunction
     from stratus.manifest import Stack
-
-STATE_DIR = ".stratus"
 
 
 @dataclass
@@ -82,9 +81,9 @@ class LocalCloud:
         self.stack = stack
         self.options = options
         self.sink = sink
-        self.state_dir = stack.root / STATE_DIR
+        self.lock = DevLock(stack.root)
         self.aws = LocalAws(sink, stack.project.region, invoke_url=self.invoke_url)
-        self.postgres = LocalPostgres(self.state_dir)
+        self.postgres = LocalPostgres(paths.postgres_dir(stack.root))
         self.units: dict[str, ServiceUnit] = {}
         self.functions: dict[str, LambdaFunction] = {}  # every function of every unit, shared with the Invoke API
         self.api: HttpApi | None = None
@@ -116,14 +115,12 @@ class LocalCloud:
     async def start(self) -> Readiness:
         started = time.perf_counter()
         ready = Readiness()
+        self.lock.acquire()
         self._sockets = [
             processes.bind(self.options.host, self.options.port, "the HTTP API"),
             processes.bind(self.options.host, self.invoke_port, "the Lambda Invoke API"),
         ]
-        self.state_dir.mkdir(exist_ok=True)
-        await asyncio.gather(
-            self.aws.start(), self.postgres.add(sorted(self.stack.databases), fresh=self.options.fresh)
-        )
+        await asyncio.gather(self.aws.start(), self.postgres.add(_databases(self.stack), fresh=self.options.fresh))
         factory = await self._factory(self.stack)
         ready.lines.append(("aws", self.aws.endpoint, self._resource_summary()))
         for name, server in self.postgres.servers.items():
@@ -145,7 +142,7 @@ class LocalCloud:
 
     async def _factory(self, stack: Stack) -> UnitFactory:
         """Provision what ``stack`` declares (idempotent) and return a factory of its services' units."""
-        provisioned = await self.aws.provision(stack)
+        provisioned = await self.aws.provision(stack, self.postgres.urls())
         endpoints = Endpoints(
             aws=self.aws.endpoint,
             invoke=self.invoke_url,
@@ -153,16 +150,18 @@ class LocalCloud:
             provisioned=provisioned,
             databases=self.postgres.urls(),
         )
-        identity = ApiIdentity(self.api_id, ACCOUNT_ID, stack.project.region, self.options.port)
         return UnitFactory(
             stack=stack,
             endpoints=endpoints,
-            identity=identity,
+            identity=self._identity(stack),
             sink=self.sink,
             http=self._http,
             sqs_client=lambda: self.aws.client("sqs"),
             max_environments=self.options.max_environments,
         )
+
+    def _identity(self, stack: Stack) -> ApiIdentity:
+        return ApiIdentity(self.api_id, naming.LOCAL_ACCOUNT_ID, stack.project.region, self.options.port)
 
     def _resource_summary(self) -> str:
         counts = [
@@ -179,24 +178,23 @@ class LocalCloud:
             self.functions.update(unit.functions)
 
     def _routes(self) -> tuple[RouteTable, dict[str, Integration]]:
-        routes = []
-        for name, unit in self.units.items():
-            routes.extend(service_routes(name, unit.spec.path))
-        return RouteTable(routes), {name: unit.integration for name, unit in self.units.items()}
+        return RouteTable(self.stack.plan.routes), {name: unit.integration for name, unit in self.units.items()}
 
-    def _authorization(self) -> tuple[dict[str, str], LocalAuthorizer | None]:
-        """Which routes need which authorization, and the authorizer that decides."""
-        modes: dict[str, str] = {n: u.spec.auth for n, u in self.units.items() if u.spec.auth != "none"}
-        config = self.stack.authorizer
-        unit = self.units.get(config.service) if config is not None else None
-        function = unit.functions.get(f"{config.service}/authorizer") if unit and config else None
-        if config is None or function is None:
-            return modes, None
-        identity = ApiIdentity(self.api_id, ACCOUNT_ID, self.stack.project.region, self.options.port)
-        authorizer = LocalAuthorizer(
-            function, identity, ttl=config.ttl, identity_sources=list(config.identity_sources), sink=self.sink
-        )
-        return modes, authorizer
+    def _authorizers(self) -> dict[str, LocalAuthorizer]:
+        """The authorizers of the plan, each with its own identity sources and cache, sharing their function."""
+        out = {}
+        for key, authorizer in self.stack.plan.authorizers.items():
+            source = self.stack.plan.services[authorizer.service].function(authorizer.function).source
+            function = self.functions.get(source)
+            if function is not None:
+                out[key] = LocalAuthorizer(
+                    function,
+                    self._identity(self.stack),
+                    ttl=authorizer.ttl,
+                    identity_sources=list(authorizer.identity_sources),
+                    sink=self.sink,
+                )
+        return out
 
     def _http_api(self) -> HttpApi:
         api = self.stack.api
@@ -213,7 +211,6 @@ class LocalCloud:
             )
         throttle = TokenBucket(api.throttle.rate, api.throttle.burst) if api.throttle else None
         routes, integrations = self._routes()
-        modes, authorizer = self._authorization()
         return HttpApi(
             routes=routes,
             integrations=integrations,
@@ -221,15 +218,14 @@ class LocalCloud:
             cors=cors,
             throttle=throttle,
             access_log=self.options.access_log,
-            auth_modes=modes,
-            authorizer=authorizer,
+            authorizers=self._authorizers(),
         )
 
     async def _start_api(self) -> None:
         assert self.api is not None
         api_socket, invoke_socket = self._sockets
         self._api_server = await http_server.serve(self.api, api_socket)
-        invoke = InvokeApi(self.functions, self.sink, self.stack.project.region, ACCOUNT_ID)
+        invoke = InvokeApi(self.functions, self.sink, self.stack.project.region, naming.LOCAL_ACCOUNT_ID)
         config = uvicorn.Config(
             invoke,
             lifespan="off",
@@ -248,21 +244,19 @@ class LocalCloud:
             await asyncio.sleep(0.01)
 
     def _write_state(self) -> None:
-        rules = {key: rule.schedule.expression for unit in self.units.values() for key, rule in unit.rules.items()}
-        containers = {name: u.container.url for name, u in self.units.items() if u.container is not None}
-        state = {
-            "pid": os.getpid(),
-            "env": self.stack.env,
-            "api": self.api_url,
-            "invoke": self.invoke_url,
-            "aws": self.aws.endpoint,
-            "databases": self.postgres.urls(),
-            "functions": {key: f.config.name for key, f in self.functions.items()},
-            "handlers": {key: f.config.handler for key, f in self.functions.items()},
-            "schedules": rules,
-            "containers": containers,
-        }
-        (self.state_dir / "dev.json").write_text(json.dumps(state, indent=2) + "\n")
+        DevState(
+            pid=os.getpid(),
+            env=self.stack.env,
+            region=self.stack.project.region,
+            api=self.api_url,
+            invoke=self.invoke_url,
+            aws=self.aws.endpoint,
+            databases=self.postgres.urls(),
+            functions={key: f.config.name for key, f in self.functions.items()},
+            handlers={key: f.config.handler for key, f in self.functions.items()},
+            schedules={key: rule.schedule.expression for u in self.units.values() for key, rule in u.rules.items()},
+            containers={name: u.container.url for name, u in self.units.items() if u.container is not None},
+        ).write(self.stack.root)
 
     async def _report_queue_depths(self, every: float = 2.0) -> None:
         """Log each queue's depth (waiting, in flight, dead-lettered) whenever it changes."""
@@ -271,8 +265,9 @@ class LocalCloud:
         last = ""
 
         def depth(name: str) -> str:
-            url = client.get_queue_url(QueueName=self.stack.resource_name(name))["QueueUrl"]
-            dlq = client.get_queue_url(QueueName=self.stack.resource_name(name) + "-dlq")["QueueUrl"]
+            queue = self.stack.plan.queues[name]
+            url = client.get_queue_url(QueueName=queue.aws_name)["QueueUrl"]
+            dlq = client.get_queue_url(QueueName=queue.dlq_name)["QueueUrl"]
             main = client.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
             dead = client.get_queue_attributes(QueueUrl=dlq, AttributeNames=names[:1])["Attributes"]
             return f"{name}: {main[names[0]]} waiting, {main[names[1]]} in flight, {dead[names[0]]} in its DLQ"
@@ -308,7 +303,7 @@ class LocalCloud:
                 for problem in exc.problems:
                     self.sink.write("stratus", f"stratus.toml not applied: {problem.render()}")
                 return False
-            await self.postgres.add(sorted(set(stack.databases) - set(self.postgres.servers)), fresh=False)
+            await self.postgres.add(_databases(stack), fresh=False)
             factory = await self._factory(stack)
             old, self.stack = self.stack, stack
             for name in [n for n in self.units if n not in stack.services or self._changed(old, stack, n)]:
@@ -320,7 +315,7 @@ class LocalCloud:
             self._index_functions()
             assert self.api is not None
             self.api.routes, self.api.integrations = self._routes()
-            self.api.auth_modes, self.api.authorizer = self._authorization()
+            self.api.authorizers = self._authorizers()
             for lines in await asyncio.gather(*(self.units[name].start(self.api_url) for name in started)):
                 for part, where, status in lines:
                     self.sink.write("stratus", f"{part}: {where} ({status})")
@@ -329,11 +324,9 @@ class LocalCloud:
 
     @staticmethod
     def _changed(old: Stack, new: Stack, name: str) -> bool:
-        return (
-            old.services.get(name) != new.services.get(name)
-            or old.bindings(name) != new.bindings(name)
-            or old.project != new.project
-        )
+        """Whether service ``name`` must be rebuilt: anything of its plan differs (functions, environment,
+        grants, triggers), or the project does."""
+        return old.plan.services.get(name) != new.plan.services.get(name) or old.project != new.project
 
     # -------------------------------------------------------------------------------------------- stop
 
@@ -353,38 +346,11 @@ class LocalCloud:
         await asyncio.gather(*(unit.stop() for unit in self.units.values()), return_exceptions=True)
         await self._http.aclose()
         await asyncio.gather(self.aws.stop(), self.postgres.stop(), return_exceptions=True)
-        with contextlib.suppress(OSError):
-            (self.state_dir / "dev.json").unlink()
+        if self.lock.held:
+            DevState.remove(self.stack.root)
+        self.lock.release()
 
 
-async def run(stack: Stack, options: DevOptions, sink: LogSink, on_ready: Any) -> None:
-    """Start the local cloud, call ``on_ready(cloud, readiness)``, and run until SIGINT or SIGTERM."""
-    from stratus.local.reloader import Reloader
-
-    cloud = LocalCloud(stack, options, sink)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    reloader: Reloader | None = None
-    try:
-        starting = asyncio.create_task(cloud.start())
-        stopped = asyncio.create_task(stop.wait())
-        done, _ = await asyncio.wait({starting, stopped}, return_when=asyncio.FIRST_COMPLETED)
-        if starting in done:
-            on_ready(cloud, starting.result())
-            if options.reload:
-                reloader = Reloader(cloud)
-                reloader.start()
-            await stopped
-        else:
-            starting.cancel()
-            await asyncio.gather(starting, return_exceptions=True)
-    finally:
-        sink.write("stratus", "stopping…")
-        if reloader is not None:
-            await reloader.stop()
-        await cloud.stop()
-        sink.flush()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+def _databases(stack: Stack) -> dict[str, str]:
+    """Manifest name -> the database each server holds."""
+    return {name: database.db_name for name, database in sorted(stack.plan.databases.items())}

@@ -37,6 +37,8 @@ from stratus.events.httpapi import (
 from stratus.local.runtime.function import TooManyRequests
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from stratus.local.containers import ContainerProcess
     from stratus.local.httpapi.cors import CorsConfig
     from stratus.local.httpapi.routes import RouteMatch, RouteTable
@@ -73,7 +75,7 @@ class Integration(Protocol):
 
 class Authorizer(Protocol):
     async def check(
-        self, request: HttpRequest, match: RouteMatch, request_id: str, mode: str
+        self, request: HttpRequest, match: RouteMatch, request_id: str
     ) -> HttpResponse | dict[str, Any]: ...
 
 
@@ -169,13 +171,11 @@ class HttpApi:
         cors: CorsConfig | None = None,
         throttle: TokenBucket | None = None,
         access_log: bool = True,
-        auth_modes: dict[str, str] | None = None,
-        authorizer: Authorizer | None = None,
+        authorizers: Mapping[str, Authorizer] | None = None,
     ) -> None:
         self.routes = routes
         self.integrations = integrations
-        self.auth_modes = auth_modes or {}  # route target -> "api_key" | "token" (absent: no authorization)
-        self.authorizer = authorizer
+        self.authorizers: Mapping[str, Authorizer] = authorizers or {}  # by key: what a route's ``authorizer`` names
         self.sink = sink
         self.cors = cors
         self.throttle = throttle
@@ -213,18 +213,19 @@ class HttpApi:
         return response
 
     async def _integrate(self, request: HttpRequest, match: RouteMatch, request_id: str) -> HttpResponse:
-        target = match.route.target
-        mode = self.auth_modes.get(target, "none")
+        route = match.route
         context = None
-        if mode != "none":
-            if self.authorizer is None:  # the manifest check refuses this; never let it through
-                self.sink.write("api", f"{target} requires {mode} authorization but no authorizer runs", request_id)
+        if route.authorizer is not None:
+            authorizer = self.authorizers.get(route.authorizer)
+            if authorizer is None:  # the manifest check refuses this; never let it through
+                self.sink.write("api", f"{route.key} requires authorizer {route.authorizer!r}, which does not run",
+                                request_id)  # fmt: skip
                 return gateway_error(500, "Internal Server Error")
-            decided = await self.authorizer.check(request, match, request_id, mode)
+            decided = await authorizer.check(request, match, request_id)
             if isinstance(decided, HttpResponse):
                 return decided
             context = {"lambda": decided}
-        return await self.integrations[target](request, match, request_id, context)
+        return await self.integrations[route.target](request, match, request_id, context)
 
 
 def new_request_id() -> str:

@@ -19,6 +19,7 @@ import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
+from stratus import naming
 from stratus.local.runtime.function import TooManyRequests
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ class InvokeApi:
         name = match["name"]
         function = self.find(name)
         if function is None:
-            arn = f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"
+            arn = naming.lambda_arn(self.region, self.account_id, name)
             return _error(404, "ResourceNotFoundException", f"Function not found: {arn}")
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         kind = headers.get("x-amz-invocation-type", "RequestResponse")

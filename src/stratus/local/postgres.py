@@ -20,6 +20,7 @@ import pwd
 import shutil
 import stat
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,13 +43,14 @@ def _bin_dir() -> Path:
 class PostgresServer:
     """One local PostgreSQL server holding one database."""
 
-    name: str
+    name: str  # the manifest's
+    database: str  # the database in it: the plan's db_name, as RDS creates it
     data_dir: Path
     port: int = 0
 
     @property
     def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{self.name}"
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{self.database}"
 
     def _run(self, tool: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         user = _run_as()
@@ -89,9 +91,9 @@ class PostgresServer:
         self._create_database()
 
     def _create_database(self) -> None:
-        done = self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", self.name)
+        done = self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", self.database)
         if done.returncode != 0 and "already exists" not in done.stderr:
-            raise LocalCloudError(f"could not create database {self.name!r}: {done.stderr.strip()}")
+            raise LocalCloudError(f"could not create database {self.database!r}: {done.stderr.strip()}")
 
     def stop(self) -> None:
         if (self.data_dir / "postmaster.pid").exists():
@@ -129,13 +131,17 @@ def _grant_access(data_dir: Path) -> None:
 class LocalPostgres:
     """All of the stack's databases."""
 
-    def __init__(self, state_dir: Path) -> None:
-        self.state_dir = state_dir
+    def __init__(self, data_root: Path) -> None:
+        self.data_root = data_root
         self.servers: dict[str, PostgresServer] = {}
 
-    async def add(self, names: list[str], *, fresh: bool) -> None:
-        """Start a server for each of ``names`` (databases declared since the others started)."""
-        new = [PostgresServer(name, (self.state_dir / "postgres" / name).resolve()) for name in names]
+    async def add(self, databases: Mapping[str, str], *, fresh: bool) -> None:
+        """Start a server for each of ``databases`` (manifest name -> database name) not started yet."""
+        new = [
+            PostgresServer(name, database, (self.data_root / name).resolve())
+            for name, database in databases.items()
+            if name not in self.servers
+        ]
         self.servers.update({server.name: server for server in new})
         await asyncio.gather(*(asyncio.to_thread(s.start, fresh=fresh) for s in new))
 

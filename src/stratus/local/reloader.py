@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING
 import watchfiles
 
 from stratus.manifest import MANIFEST_NAME
+from stratus.paths import STATE_DIR
 
 if TYPE_CHECKING:
     from stratus.local.cloud import LocalCloud
 
-IGNORED_PARTS = frozenset({"__pycache__", ".stratus", ".venv", ".git", "node_modules", "tests", ".pytest_cache"})
+IGNORED_PARTS = frozenset({"__pycache__", STATE_DIR, ".venv", ".git", "node_modules", "tests", ".pytest_cache"})
 
 
 def _relevant(change: watchfiles.Change, path: str) -> bool:

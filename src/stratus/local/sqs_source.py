@@ -4,8 +4,8 @@
 - receive up to ``batch_size`` messages, waiting up to ``batching_window`` seconds to fill the batch;
   received messages stay invisible for the queue's visibility timeout while the function runs;
 - invoke the function synchronously with the batch;
-- success: delete the batch, except the ids the function reported in ``batchItemFailures``
-  (ReportBatchItemFailures is on, as ``stratus infra`` configures it);
+- success: delete the batch, except the ids the function reported in ``batchItemFailures`` when the mapping
+  reports partial failures (``ReportBatchItemFailures``: the plan turns it on, as ``stratus infra`` does);
 - function error or timeout: delete nothing; "all messages in a failed batch return to the queue" when the
   visibility timeout ends, and after ``maxReceiveCount`` receives SQS moves them to the DLQ;
 - throttled (reserved concurrency in use): retried until the visibility timeout elapses;
@@ -49,6 +49,7 @@ class SqsEventSource:
         visibility_timeout: int,
         max_pollers: int,
         sink: LogSink,
+        report_batch_item_failures: bool = True,
     ) -> None:
         self.client_factory = client_factory
         self.queue_url = queue_url
@@ -59,6 +60,7 @@ class SqsEventSource:
         self.batching_window = batching_window
         self.visibility_timeout = visibility_timeout
         self.max_pollers = max(1, max_pollers)
+        self.report_batch_item_failures = report_batch_item_failures
         self.sink = sink
         self.source = function.config.source
         self._pool = ThreadPoolExecutor(max_workers=self.max_pollers + 1, thread_name_prefix=f"sqs-{self.source}")
@@ -148,7 +150,7 @@ class SqsEventSource:
                 result.request_id,
             )
             return
-        failed = set(sqs_events.failed_ids(result.payload, ids))
+        failed = set(sqs_events.failed_ids(result.payload, ids)) if self.report_batch_item_failures else set()
         done = [m for m in messages if m["MessageId"] not in failed]
         for start in range(0, len(done), 10):
             chunk = done[start : start + 10]

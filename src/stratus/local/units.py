@@ -1,6 +1,7 @@
-"""A service of the stack as the local cloud runs it: its Lambda functions (HTTP, consumers, schedules) or
-its container, its event sources, and its API integration. Units are built, started, reloaded (new code)
-and stopped one service at a time, so a change to one service leaves the others running.
+"""A service of the stack as the local cloud runs it: its Lambda functions (HTTP, consumers, schedules, notified
+buckets, the authorizer: ``stack.plan``) or its container, its event sources, and its API integration. Units are
+built, started, reloaded (new code) and stopped one service at a time, so a change to one service leaves the
+others running.
 """
 
 from __future__ import annotations
@@ -10,14 +11,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from stratus import naming
-from stratus.local.aws import ACCOUNT_ID
 from stratus.local.containers import ContainerProcess
 from stratus.local.environ import Endpoints, lambda_environ, service_environ
 from stratus.local.gateway import ApiIdentity, HttpProxyIntegration, Integration, LambdaIntegration
 from stratus.local.runtime.function import FunctionConfig, LambdaFunction
 from stratus.local.scheduler import ScheduledRule
 from stratus.local.sqs_source import SqsEventSource
-from stratus.manifest import ContainerService, LambdaService
+from stratus.manifest.plan import QueueTrigger, ScheduleTrigger
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from stratus.local.logs import LogSink
     from stratus.manifest import Service, Stack
+    from stratus.manifest.plan import Function
 
 READY_TIMEOUT_S = 60.0
 Line = tuple[str, str, str]  # readiness: part, where, status
@@ -102,101 +103,74 @@ class UnitFactory:
         self.max_environments = max_environments
 
     def build(self, name: str) -> ServiceUnit:
-        svc = self.stack.services[name]
+        stack, service = self.stack, self.stack.plan.services[name]
+        svc = stack.services[name]
         self.sink.register(name)
-        if isinstance(svc, ContainerService):
+        if service.container is not None:
             container = ContainerProcess(
                 name,
-                command=self.stack.command(name),
-                cwd=self.stack.service_dir(name),
-                environ=service_environ(self.stack, name, self.endpoints),
-                health=svc.health,
+                command=list(service.container.command),
+                cwd=stack.service_dir(name),
+                environ=service_environ(stack, name, self.endpoints),
+                health=service.container.health,
                 sink=self.sink,
             )
-            integration = HttpProxyIntegration(container, svc.path, svc.integration_timeout, self.http)
+            integration = HttpProxyIntegration(
+                container, service.path, service.integration_timeout_ms / 1000, self.http
+            )
             return ServiceUnit(name, svc, integration, container=container)
-        assert isinstance(svc, LambdaService)
-        http = self._function(name, svc, self.stack.resource_name(name), self.stack.handler(name), name)
+        functions = {function.source: self._function(function) for function in service.functions}
+        http = functions[service.function("http").source]
         unit = ServiceUnit(
-            name, svc, LambdaIntegration(http, self.identity, svc.integration_timeout, self.sink), {name: http}
-        )
-        self._add_consumers(unit, name, svc)
-        self._add_schedules(unit, name, svc)
-        self._add_notified(unit, name, svc)
-        authorizer = self.stack.authorizer
-        if authorizer is not None and authorizer.service == name:
-            key = f"{name}/authorizer"
-            function_name = f"{self.stack.resource_name(name)}-authorizer"
-            unit.functions[key] = self._function(name, svc, function_name, authorizer.handler, key)
-        return unit
-
-    def _add_notified(self, unit: ServiceUnit, name: str, svc: LambdaService) -> None:
-        """One function per bucket whose notifications invoke this service (S3 invokes it asynchronously)."""
-        project, env = self.stack.project.name, self.stack.env
-        for bucket_name, bucket in self.stack.buckets.items():
-            for notification in bucket.notify:
-                if notification.service != name:
-                    continue
-                key = f"{name}/{bucket_name}"
-                function_name = naming.notification_function_name(project, env, name, bucket_name)
-                unit.functions[key] = self._function(name, svc, function_name, notification.handler, key)
-
-    def _add_consumers(self, unit: ServiceUnit, name: str, svc: LambdaService) -> None:
-        project, env, provisioned = self.stack.project.name, self.stack.env, self.endpoints.provisioned
-        for consumer in svc.consumes:
-            key = f"{name}/{consumer.queue}"
-            function_name = naming.consumer_function_name(project, env, name, consumer.queue)
-            function = unit.functions[key] = self._function(name, svc, function_name, consumer.handler, key)
-            unit.sources[key] = SqsEventSource(
-                client_factory=self.sqs_client,
-                queue_url=provisioned.queue_urls[consumer.queue],
-                queue_arn=provisioned.queue_arns[consumer.queue],
-                region=self.stack.project.region,
-                function=function,
-                batch_size=consumer.batch_size,
-                batching_window=consumer.batching_window,
-                visibility_timeout=self.stack.queues[consumer.queue].visibility_timeout,
-                max_pollers=function.max_environments,
-                sink=self.sink,
-            )
-
-    def _add_schedules(self, unit: ServiceUnit, name: str, svc: LambdaService) -> None:
-        project, env = self.stack.project.name, self.stack.env
-        for schedule in svc.schedules:
-            key = f"{name}/{schedule.key}"
-            function_name = naming.schedule_function_name(project, env, name, schedule.key)
-            function = unit.functions[key] = self._function(name, svc, function_name, schedule.handler, key)
-            unit.rules[key] = ScheduledRule(
-                rule=function_name,
-                expression=schedule.expression,
-                function=function,
-                region=self.stack.project.region,
-                account_id=ACCOUNT_ID,
-                sink=self.sink,
-            )
-
-    def _function(self, name: str, svc: LambdaService, function_name: str, handler: str, source: str) -> LambdaFunction:
-        self.sink.register(source)
-        task_root = self.stack.service_dir(name)
-        environ = lambda_environ(
-            self.stack,
             name,
             svc,
-            function=function_name,
-            handler=handler,
-            task_root=task_root,
-            endpoints=self.endpoints,
+            LambdaIntegration(http, self.identity, service.integration_timeout_ms / 1000, self.sink),
+            functions,
         )
+        for function in service.functions:
+            trigger = function.trigger
+            if isinstance(trigger, QueueTrigger):
+                unit.sources[function.source] = self._queue_source(functions[function.source], trigger)
+            elif isinstance(trigger, ScheduleTrigger):
+                unit.rules[function.source] = ScheduledRule(
+                    rule=trigger.rule,
+                    expression=trigger.expression,
+                    function=functions[function.source],
+                    region=stack.project.region,
+                    account_id=naming.LOCAL_ACCOUNT_ID,
+                    sink=self.sink,
+                )
+        return unit
+
+    def _queue_source(self, function: LambdaFunction, trigger: QueueTrigger) -> SqsEventSource:
+        provisioned = self.endpoints.provisioned
+        return SqsEventSource(
+            client_factory=self.sqs_client,
+            queue_url=provisioned.queue_urls[trigger.queue],
+            queue_arn=provisioned.queue_arns[trigger.queue],
+            region=self.stack.project.region,
+            function=function,
+            batch_size=trigger.batch_size,
+            batching_window=trigger.batching_window,
+            visibility_timeout=self.stack.plan.queues[trigger.queue].spec.visibility_timeout,
+            max_pollers=function.max_environments,
+            sink=self.sink,
+            report_batch_item_failures=trigger.report_batch_item_failures,
+        )
+
+    def _function(self, function: Function) -> LambdaFunction:
+        self.sink.register(function.source)
+        task_root = self.stack.service_dir(function.service)
         config = FunctionConfig(
-            name=function_name,
-            source=source,
-            handler=handler,
+            name=function.name,
+            source=function.source,
+            handler=function.handler,
             task_root=task_root,
-            memory=svc.memory,
-            timeout=svc.timeout,
-            reserved_concurrency=svc.reserved_concurrency,
-            environ=environ,
-            arn=f"arn:aws:lambda:{self.stack.project.region}:{ACCOUNT_ID}:function:{function_name}",
-            log_group=f"/aws/lambda/{function_name}",
+            memory=function.memory,
+            timeout=function.timeout,
+            reserved_concurrency=function.reserved_concurrency,
+            environ=lambda_environ(self.stack, function, task_root=task_root, endpoints=self.endpoints),
+            arn=function.arn(self.stack.project.region, naming.LOCAL_ACCOUNT_ID),
+            log_group=function.log_group,
         )
         return LambdaFunction(config, self.sink, max_environments=self.max_environments)

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stratus import naming
+from stratus import naming, paths
 from stratus.manifest import ACCESS_LEVELS, MANIFEST_NAME, RESOURCE_TABLES, LambdaService, Stack
 from stratus.scaffold import manifest_edit
-from stratus.scaffold._common import INFRA_DIR, current_manifest, render_infra, replace_text, validate_edit, write_infra
+from stratus.scaffold._common import current_manifest, render_infra, replace_text, validate_edit, write_infra
 from stratus.scaffold.names import ScaffoldError, check_resource_name
 
 __all__ = ["DEFAULT_ACCESS", "RESOURCE_KINDS", "AddedResource", "add_resource", "default_fields"]
@@ -117,6 +117,6 @@ def add_resource(
         lookup=f'{SETTINGS_LOOKUP[kind]}("{name}")',
         infra=terraform is not None,
     )
-    result.infra_written = [str(INFRA_DIR / rel) for rel in write_infra(root, terraform)]
+    result.infra_written = [str(paths.INFRA_DIR / rel) for rel in write_infra(root, terraform)]
     result.seconds = time.perf_counter() - started
     return result

@@ -16,13 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from stratus import naming
+from stratus import naming, paths
 from stratus.build.dockerfiles import render as render_dockerfile
 from stratus.errors import PrerequisiteError, StratusError
 from stratus.manifest import MANIFEST_NAME, Stack
 from stratus.scaffold import manifest_edit
 from stratus.scaffold._common import (
-    INFRA_DIR,
     create_files,
     current_manifest,
     render_infra,
@@ -157,7 +156,7 @@ def new_service(
     replace_text(root / MANIFEST_NAME, new_text)
     result.updated.append(MANIFEST_NAME)
     result.infra = terraform is not None
-    result.infra_written = [str(INFRA_DIR / rel) for rel in write_infra(root, terraform)]
+    result.infra_written = [str(paths.INFRA_DIR / rel) for rel in write_infra(root, terraform)]
     result.seconds = time.perf_counter() - started
     return result
 

@@ -62,7 +62,7 @@ data "aws_iam_policy_document" "instance_assume" {
 }
 
 resource "aws_iam_role" "instance" {
-  name               = "${var.name}-role"
+  name               = var.role_name
   assume_role_policy = data.aws_iam_policy_document.instance_assume.json
   tags               = var.tags
 }

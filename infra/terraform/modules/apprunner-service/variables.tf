@@ -4,6 +4,11 @@ variable "name" {
   type        = string
 }
 
+variable "role_name" {
+  description = "Name of the role the service runs as (stratus: <project>-<env>-<service>-role)."
+  type        = string
+}
+
 variable "image_uri" {
   description = "Image to run: <repository url>:<tag>."
   type        = string

@@ -27,7 +27,7 @@ data "aws_iam_policy_document" "assume" {
 }
 
 resource "aws_iam_role" "this" {
-  name               = "${var.name}-role"
+  name               = var.role_name
   assume_role_policy = data.aws_iam_policy_document.assume.json
   tags               = var.tags
 }
@@ -126,7 +126,7 @@ resource "aws_cloudwatch_log_group" "this" {
 
 # Where Lambda puts events of asynchronous invocations (schedules, InvocationType=Event) that failed every retry.
 resource "aws_sqs_queue" "async_dlq" {
-  name                      = "${var.name}-async-dlq"
+  name                      = var.async_dlq_name
   message_retention_seconds = 1209600
   sqs_managed_sse_enabled   = true
   tags                      = var.tags
@@ -193,7 +193,7 @@ resource "aws_lambda_event_source_mapping" "this" {
   function_name                      = aws_lambda_function.this[each.value.function].arn
   batch_size                         = each.value.batch_size
   maximum_batching_window_in_seconds = each.value.maximum_batching_window_in_seconds > 0 ? each.value.maximum_batching_window_in_seconds : null
-  function_response_types            = ["ReportBatchItemFailures"]
+  function_response_types            = each.value.function_response_types
   depends_on                         = [aws_iam_role_policy.this]
 }
 
@@ -259,7 +259,7 @@ resource "aws_cloudwatch_metric_alarm" "throttles" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "async_dlq_depth" {
-  alarm_name          = "${var.name}-async-dlq-depth"
+  alarm_name          = "${var.async_dlq_name}-depth"
   alarm_description   = "Asynchronous invocations of ${var.name} failed every retry."
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"

@@ -2,7 +2,17 @@
 # ------------------------------------------------------------------------------------------------ service
 
 variable "name" {
-  description = "AWS name of the service (<project>-<env>-<service>): its role is <name>-role, its async DLQ <name>-async-dlq."
+  description = "AWS name of the service (<project>-<env>-<service>): what its policy, security group and alarms are named after."
+  type        = string
+}
+
+variable "role_name" {
+  description = "Name of the role the service runs as (stratus: <project>-<env>-<service>-role)."
+  type        = string
+}
+
+variable "async_dlq_name" {
+  description = "Name of the queue receiving asynchronous invocations that failed every retry (stratus: <name>-async-dlq)."
   type        = string
 }
 
@@ -105,6 +115,7 @@ variable "event_sources" {
     queue_arn                          = string
     batch_size                         = number
     maximum_batching_window_in_seconds = number
+    function_response_types            = list(string)
   }))
   default = {}
 }

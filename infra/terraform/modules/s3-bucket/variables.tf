@@ -16,6 +16,19 @@ variable "expire_days" {
   default     = null
 }
 
+variable "notifications" {
+  description = "Lambda functions invoked by object events: id, the function's ARN and name, event types (s3:ObjectCreated:*, ...), and key prefix and suffix (\"\" for none)."
+  type = list(object({
+    id            = string
+    function_arn  = string
+    function_name = string
+    events        = list(string)
+    prefix        = string
+    suffix        = string
+  }))
+  default = []
+}
+
 variable "tags" {
   description = "Tags for every resource of the module."
   type        = map(string)

@@ -1,16 +1,23 @@
-"""Fixtures of the stratus_common unit tests: a clean AWS environment, and HTTP API 2.0 events."""
+"""Fixtures of the stratus_common unit tests: a clean AWS environment, HTTP API 2.0 events, tokens, tables."""
 
 from __future__ import annotations
 
 import base64
 import json
 import os
+import time
+import uuid
 import warnings
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import boto3
+import jwt
 import pytest
+from moto import mock_aws
 from starlette.exceptions import StarletteDeprecationWarning
+from stratus_common import tokens
 from stratus_common.aws import reset_clients
 from stratus_common.settings import get_settings
 
@@ -20,11 +27,13 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from starlette.types import ASGIApp
 
 _VARIABLES = (
     "STRATUS_SERVICE",
     "SERVICE_NAME",
+    "STRATUS_PROJECT",
     "STRATUS_ENV",
     "ENVIRONMENT",
     "STRATUS_BASE_PATH",
@@ -41,7 +50,7 @@ _VARIABLES = (
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Each test starts with fake credentials, a fixed region, no endpoints, no cached settings or clients."""
     for name in list(os.environ):
-        if name.startswith("AWS_ENDPOINT_URL") or name.endswith(
+        if name.startswith(("AWS_ENDPOINT_URL", "TOKEN_")) or name.endswith(
             ("_QUEUE_URL", "_DLQ_URL", "_TABLE_NAME", "_BUCKET_NAME", "_DATABASE_URL")
         ):
             monkeypatch.delenv(name)
@@ -53,9 +62,11 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     get_settings.cache_clear()
     reset_clients()
+    tokens.reset_keys()
     yield
     get_settings.cache_clear()
     reset_clients()
+    tokens.reset_keys()
 
 
 HttpEvent = Callable[..., dict[str, Any]]
@@ -131,3 +142,89 @@ def make_client() -> Callable[[ASGIApp], TestClient]:
         return TestClient(app)
 
     return build
+
+
+# ------------------------------------------------------------------------------------------- tokens
+
+TEST_SECRET = "common-unit-test-signing-secret-0123456789"
+
+
+class TokenKit:
+    """The test environment's signing secret, issuer and audience, and tokens made by hand from them."""
+
+    secret = TEST_SECRET
+    issuer = "urn:stratus:stratus:test:idp"
+    audience = "urn:stratus:stratus:test:api"
+
+    def claims(self, subject: str, session_id: str, **overrides: Any) -> dict[str, Any]:
+        """Valid claims for *subject* in *session_id*; an override of ``None`` removes the claim."""
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": subject,
+            "sid": session_id,
+            "jti": uuid.uuid4().hex,
+            "iat": now,
+            "nbf": now,
+            "exp": now + 600,
+            "kind": "user",
+            "scope": "profile",
+        }
+        claims.update(overrides)
+        return {name: value for name, value in claims.items() if value is not None}
+
+    def sign(self, claims: dict[str, Any], *, secret: str = TEST_SECRET, headers: dict[str, Any] | None = None) -> str:
+        """HS256, header ``typ`` at+jwt and the ``kid`` of the secret, unless *headers* say otherwise."""
+        return jwt.encode(
+            claims, secret, algorithm="HS256", headers={"typ": "at+jwt", "kid": self.kid(), **(headers or {})}
+        )
+
+    def unsigned(self, claims: dict[str, Any], header: dict[str, Any]) -> str:
+        """A token with whatever header and no signature (``alg: none`` attacks)."""
+        encoded = [
+            base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode() for part in (header, claims)
+        ]
+        return ".".join(encoded) + "."
+
+    def kid(self, secret: str = TEST_SECRET) -> str:
+        return tokens.key_id(secret.encode())
+
+
+@pytest.fixture
+def kit(monkeypatch: pytest.MonkeyPatch) -> TokenKit:
+    """The signing secret in TOKEN_SIGNING_SECRET, environment "test" (so issuer and audience are the kit's)."""
+    monkeypatch.setenv("TOKEN_SIGNING_SECRET", TEST_SECRET)
+    monkeypatch.setenv("STRATUS_ENV", "test")
+    tokens.reset_keys()
+    return TokenKit()
+
+
+# ------------------------------------------------------------------------------------------- tables
+
+
+@dataclass
+class Tables:
+    """moto's in-process DynamoDB with the sessions and api_keys tables, and a client to look inside."""
+
+    dynamodb: DynamoDBClient
+    names: dict[str, str]
+
+    def items(self, table: str) -> list[dict[str, Any]]:
+        return list(self.dynamodb.scan(TableName=self.names[table])["Items"])
+
+
+@pytest.fixture
+def tables() -> Iterator[Tables]:
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        names = {}
+        for table, key in {"sessions": "session_id", "api_keys": "key_id"}.items():
+            names[table] = f"test-{table}"
+            dynamodb.create_table(
+                TableName=names[table],
+                KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+        yield Tables(dynamodb=dynamodb, names=names)

@@ -6,6 +6,8 @@ The endpoint tests run a real moto server on a free local port and show the call
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from typing import TYPE_CHECKING
 
 import boto3
@@ -133,3 +135,24 @@ def test_no_endpoint_variable_means_the_real_aws_endpoint() -> None:
     # WHEN a client is made
     # THEN it targets AWS
     assert aws.client("sqs").meta.endpoint_url == "https://sqs.us-east-1.amazonaws.com"
+
+
+def test_the_fast_config_has_short_timeouts_and_the_same_retries() -> None:
+    # GIVEN a client for a request's critical path (the gateway's authorizer, the token secret's read)
+    fast = aws.client("dynamodb", config=aws.FAST_CONFIG)
+    # THEN it connects within 2 s and reads within 5 s, with the default retries, and is cached like any other
+    assert (fast.meta.config.connect_timeout, fast.meta.config.read_timeout) == (2, 5)
+    assert fast.meta.config.retries == {"mode": "standard", "total_max_attempts": 3}
+    assert fast.meta.config.tcp_keepalive is True
+    assert aws.client("dynamodb", config=aws.FAST_CONFIG) is fast
+    assert aws.client("dynamodb") is not fast
+
+
+def test_the_first_client_does_not_import_pydantic() -> None:
+    # GIVEN a fresh interpreter (the gateway's authorizer, which must not pay for pydantic-settings)
+    code = "import sys, stratus_common.aws as aws; aws.client('sqs'); print('pydantic' in sys.modules)"
+    env = {"PATH": "/usr/bin:/bin", "AWS_REGION": "eu-west-1"}
+    # WHEN it makes a client
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    # THEN the region came from the environment without the settings
+    assert output.stdout.strip() == "False"

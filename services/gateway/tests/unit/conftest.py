@@ -16,13 +16,14 @@ import jwt
 import pytest
 from moto import mock_aws
 from starlette.exceptions import StarletteDeprecationWarning
+from stratus_common import tokens
 from stratus_common.aws import reset_clients
 from stratus_common.settings import get_settings
 
 TEST_SECRET = "gateway-unit-test-signing-secret-0123456789"
 os.environ.setdefault("TOKEN_SIGNING_SECRET", TEST_SECRET)  # gateway.main checks it when imported
 
-from gateway import authorizer, clients, main, tokens  # noqa: E402 - after the variable it needs
+from gateway import authorizer, main  # noqa: E402 - after the variable it needs
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", category=StarletteDeprecationWarning, message=".*httpx2.*")
@@ -41,7 +42,6 @@ AUDIENCE = "urn:stratus:stratus:test:api"
 def reset_all() -> None:
     get_settings.cache_clear()
     reset_clients()
-    clients.reset_clients()
     authorizer.reset()
     main.reset()
     tokens.reset_keys()

@@ -10,8 +10,10 @@ import textwrap
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from gateway import apikeys, authorizer, config, tokens
-from gateway.sessions import SessionStore
+from gateway import authorizer, config
+from stratus_common import apikeys, tokens
+from stratus_common.environment import ConfigurationError
+from stratus_common.sessions import SessionStore
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -277,7 +279,7 @@ def test_an_unprotected_default_path_is_allowed_as_anonymous(authorizer_event: C
 
 @pytest.mark.parametrize("value", ['{"/worker": "apikey"}', "not json", '["/worker"]', '{"worker": "token"}'], ids=str)
 def test_a_bad_route_table_is_a_configuration_error(value: str) -> None:
-    with pytest.raises(config.ConfigError, match="STRATUS_ROUTE_AUTH"):
+    with pytest.raises(ConfigurationError, match="STRATUS_ROUTE_AUTH"):
         config.route_auth({"STRATUS_ROUTE_AUTH": value})
 
 

@@ -7,7 +7,8 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from gateway import apikeys, authorizer, main
+from gateway import authorizer, main
+from stratus_common import apikeys
 
 if TYPE_CHECKING:
     from collections.abc import Callable

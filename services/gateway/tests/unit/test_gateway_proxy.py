@@ -10,7 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from gateway import config, main, proxy
+from gateway import main, proxy
+from stratus_common.environment import ConfigurationError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -228,5 +229,5 @@ def test_the_default_prefix_comes_from_the_name() -> None:
     ],
 )
 def test_bad_upstream_configuration_names_the_variable(environ: dict[str, str], variable: str) -> None:
-    with pytest.raises(config.ConfigError, match=variable):
+    with pytest.raises(ConfigurationError, match=variable):
         proxy.load_upstreams(environ)

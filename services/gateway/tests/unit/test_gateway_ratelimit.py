@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from gateway import config, main
 from gateway.ratelimit import TTL_GRACE, RateLimiter
+from stratus_common.environment import ConfigurationError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -165,5 +166,5 @@ def test_when_the_table_is_unreachable_requests_are_let_through(
     [("0/60", "requests"), ("10/0", "period"), ('{"requests": 5}', "period"), ("lots", "STRATUS_RATE_LIMIT")],
 )
 def test_a_bad_policy_is_a_configuration_error(value: str, message: str) -> None:
-    with pytest.raises(config.ConfigError, match=message):
+    with pytest.raises(ConfigurationError, match=message):
         config.own_rate_limit({"STRATUS_RATE_LIMIT": value})

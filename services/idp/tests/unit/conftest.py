@@ -15,6 +15,7 @@ import pytest
 from argon2 import PasswordHasher
 from moto import mock_aws
 from starlette.exceptions import StarletteDeprecationWarning
+from stratus_common import tokens
 from stratus_common.aws import reset_clients
 from stratus_common.settings import get_settings
 
@@ -22,9 +23,7 @@ TEST_SECRET = "idp-unit-test-signing-secret-0123456789abc"
 os.environ.setdefault("TOKEN_SIGNING_SECRET", TEST_SECRET)  # idp.main checks it when imported
 
 from gateway import authorizer as gateway_authorizer  # noqa: E402
-from gateway import clients as gateway_clients  # noqa: E402
-from gateway import tokens as gateway_tokens  # noqa: E402
-from idp import accounts, main, seed, tokens  # noqa: E402
+from idp import accounts, main, seed  # noqa: E402
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", category=StarletteDeprecationWarning, message=".*httpx2.*")
@@ -44,8 +43,6 @@ def reset_all() -> None:
     reset_clients()
     tokens.reset_keys()
     seed.reset()
-    gateway_tokens.reset_keys()
-    gateway_clients.reset_clients()
     gateway_authorizer.reset()
 
 

@@ -6,9 +6,9 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from gateway import tokens as gateway_tokens
 from idp import main
 from idp.sessions import RefreshError, hash_refresh_token
+from stratus_common.tokens import verify_access_token
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -40,8 +40,8 @@ def test_rotation_gives_new_tokens_and_retires_the_old_refresh_token(
     assert body["refresh_token"] != tokens["refresh_token"]
     assert body["access_token"] != tokens["access_token"]
     assert response.headers["cache-control"] == "no-store"
-    old_sid = gateway_tokens.verify_access_token(tokens["access_token"])["sid"]
-    assert gateway_tokens.verify_access_token(body["access_token"])["sid"] == old_sid
+    old_sid = verify_access_token(tokens["access_token"])["sid"]
+    assert verify_access_token(body["access_token"])["sid"] == old_sid
     # AND the old refresh token is marked rotated, stored only as a hash
     old = cloud.item("refresh_tokens", "token_hash", hash_refresh_token(tokens["refresh_token"]))
     assert old is not None and old["status"]["S"] == "rotated"
@@ -70,7 +70,7 @@ def test_reuse_of_a_rotated_token_revokes_the_whole_family(
 def test_reuse_is_recorded_as_the_revocation_reason(client: TestClient, tokens: dict[str, Any], cloud: Cloud) -> None:
     _refresh(client, tokens["refresh_token"])
     _refresh(client, tokens["refresh_token"])
-    sid = gateway_tokens.verify_access_token(tokens["access_token"])["sid"]
+    sid = verify_access_token(tokens["access_token"])["sid"]
     session = cloud.item("sessions", "session_id", sid)
     assert session is not None
     assert (session["status"]["S"], session["revoked_reason"]["S"]) == ("revoked", "refresh_token_reuse")
@@ -96,7 +96,7 @@ def test_refresh_can_narrow_but_not_widen_the_scope(client: TestClient, tokens: 
 
 
 def test_after_logout_the_refresh_token_is_refused(client: TestClient, tokens: dict[str, Any], cloud: Cloud) -> None:
-    sid = gateway_tokens.verify_access_token(tokens["access_token"])["sid"]
+    sid = verify_access_token(tokens["access_token"])["sid"]
     assert main.get_sessions().revoke(sid, reason="logout")
     assert _refresh(client, tokens["refresh_token"]).status_code == 400
 
@@ -104,7 +104,7 @@ def test_after_logout_the_refresh_token_is_refused(client: TestClient, tokens: d
 def test_an_expired_session_cannot_be_refreshed(
     client: TestClient, tokens: dict[str, Any], cloud: Cloud, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sid = gateway_tokens.verify_access_token(tokens["access_token"])["sid"]
+    sid = verify_access_token(tokens["access_token"])["sid"]
     cloud.dynamodb.update_item(
         TableName=cloud.tables["sessions"],
         Key={"session_id": {"S": sid}},
@@ -133,7 +133,7 @@ def test_a_concurrent_rotation_counts_as_reuse(tokens: dict[str, Any], cloud: Cl
         store.rotate(tokens["refresh_token"])
     # THEN it lost, and the family is revoked
     assert raised.value.reason == "reused"
-    sid = gateway_tokens.verify_access_token(tokens["access_token"])["sid"]
+    sid = verify_access_token(tokens["access_token"])["sid"]
     session = cloud.item("sessions", "session_id", sid)
     assert session is not None and session["status"]["S"] == "revoked"
 

@@ -7,8 +7,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from gateway import tokens as gateway_tokens
 from idp import main
+from stratus_common import tokens
 from stratus_common.settings import get_settings
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ def test_password_grant_gives_oauth2_tokens(alice: str, login: Callable[..., Any
     assert (body["token_type"], body["expires_in"], body["scope"]) == ("Bearer", 900, "profile")
     assert response.headers["cache-control"] == "no-store"
     # AND the access token is one the gateway accepts, carrying her session
-    claims = gateway_tokens.verify_access_token(body["access_token"])
+    claims = tokens.verify_access_token(body["access_token"])
     assert claims["preferred_username"] == "alice"
     assert claims["kind"] == "user"
     assert claims["exp"] - claims["iat"] == 900
@@ -84,7 +84,7 @@ def test_client_credentials_with_http_basic(machine: tuple[str, str], client: Te
     body = response.json()
     assert "refresh_token" not in body  # RFC 6749 §4.4.3
     assert body["scope"] == "api reports:read"
-    claims = gateway_tokens.verify_access_token(body["access_token"])
+    claims = tokens.verify_access_token(body["access_token"])
     assert (claims["kind"], claims["client_id"], claims["sub"]) == ("client", "reporting", "reporting")
 
 

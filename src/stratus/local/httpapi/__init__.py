@@ -6,7 +6,7 @@ The payload format 2.0 event and response live in ``stratus.events.httpapi``.
 from __future__ import annotations
 
 from stratus.local.httpapi.cors import CorsConfig
-from stratus.local.httpapi.routes import Route, RouteMatch, RouteTable, service_routes
+from stratus.local.httpapi.routes import Route, RouteMatch, RouteTable
 from stratus.local.httpapi.throttle import TokenBucket
 
-__all__ = ["CorsConfig", "Route", "RouteMatch", "RouteTable", "TokenBucket", "service_routes"]
+__all__ = ["CorsConfig", "Route", "RouteMatch", "RouteTable", "TokenBucket"]

@@ -47,25 +47,20 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
+from stratus.manifest.routes import DEFAULT_ROUTE_KEY, Route
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["METHODS", "Route", "RouteMatch", "RouteTable", "service_routes"]
+__all__ = ["METHODS", "Route", "RouteMatch", "RouteTable"]
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"})
-DEFAULT_ROUTE_KEY = "$default"
 
 _LITERAL, _PARAM, _GREEDY = 0, 1, 2
 # Checked on the decoded path before the trailing slash is dropped: a dot segment, an empty
 # segment, a control character or a "?" means the path is not routed.
 _UNROUTABLE = re.compile(r"//|/\.\.?(?:/|$)|[\x00-\x1f\x7f?]")
 _PARAM_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    key: str  # "ANY /worker/{proxy+}", "GET /users/{id}", "$default"
-    target: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,16 +89,6 @@ class _Pattern:
         if self.greedy is not None:
             values[self.greedy] = "/".join(segments[len(self.literals) :])
         return values
-
-
-def service_routes(target: str, path: str) -> list[Route]:
-    """The routes of a service mounted at ``path``: ``/`` is ``$default``, ``/worker`` is
-    ``ANY /worker`` and ``ANY /worker/{proxy+}``."""
-    if path == "/":
-        return [Route(DEFAULT_ROUTE_KEY, target)]
-    if not path.startswith("/") or path.endswith("/") or "{" in path or "}" in path:
-        raise ValueError(f"service path {path!r}: must start with '/', not end with '/', and hold no '{{' or '}}'")
-    return [Route(f"ANY {path}", target), Route(f"ANY {path}/{{proxy+}}", target)]
 
 
 class RouteTable:

@@ -13,6 +13,7 @@ module "ecs_admin" {
   source = "./modules/ecs-express-service"
 
   name               = "${local.prefix}-admin"
+  role_name          = "${local.prefix}-admin-role"
   image_uri          = "${module.ecr_admin.repository_url}:${var.image_tags["admin"]}"
   ecr_repository_arn = module.ecr_admin.repository_arn
   port               = 8000

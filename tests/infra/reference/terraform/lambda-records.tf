@@ -2,6 +2,7 @@
 
 # Service records: Lambda (image) behind /records (stratus.toml [services.records]).
 #   http: records.main.handler
+#   notify-uploads: records.files.handler
 
 # Images of records: `stratus image` pushes them, tagged by version (var.image_tags).
 module "ecr_records" {
@@ -13,12 +14,19 @@ module "ecr_records" {
 module "lambda_records" {
   source = "./modules/lambda-service"
 
-  name = "${local.prefix}-records"
+  name           = "${local.prefix}-records"
+  role_name      = "${local.prefix}-records-role"
+  async_dlq_name = "${local.prefix}-records-async-dlq"
   functions = {
     http = {
       function_name = "${local.prefix}-records"
       handler       = "records.main.handler"
       description   = "records: HTTP API routes /records"
+    }
+    "notify-uploads" = {
+      function_name = "${local.prefix}-records-uploads-events"
+      handler       = "records.files.handler"
+      description   = "records: notifications of bucket uploads"
     }
   }
 

@@ -4,6 +4,7 @@
 #   http: worker.main.handler
 #   consumer-jobs: worker.consumer.handler
 #   schedule-sweeper: worker.sweeper.handler
+#   notify-uploads: worker.files.handler
 # Settings that differ by environment ([environments.*.services.worker]) are in local.
 
 locals {
@@ -31,7 +32,9 @@ locals {
 module "lambda_worker" {
   source = "./modules/lambda-service"
 
-  name = "${local.prefix}-worker"
+  name           = "${local.prefix}-worker"
+  role_name      = "${local.prefix}-worker-role"
+  async_dlq_name = "${local.prefix}-worker-async-dlq"
   functions = {
     http = {
       function_name = "${local.prefix}-worker"
@@ -47,6 +50,11 @@ module "lambda_worker" {
       function_name = "${local.prefix}-worker-sweeper"
       handler       = "worker.sweeper.handler"
       description   = "worker: schedule sweeper, rate(5 minutes)"
+    }
+    "notify-uploads" = {
+      function_name = "${local.prefix}-worker-uploads-events"
+      handler       = "worker.files.handler"
+      description   = "worker: notifications of bucket uploads"
     }
   }
 
@@ -123,6 +131,7 @@ module "lambda_worker" {
       queue_arn                          = module.sqs_jobs.queue_arn
       batch_size                         = 5
       maximum_batching_window_in_seconds = 2
+      function_response_types            = ["ReportBatchItemFailures"]
     }
   }
   schedules = {

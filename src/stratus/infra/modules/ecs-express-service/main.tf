@@ -98,7 +98,7 @@ resource "aws_iam_role_policy_attachment" "infrastructure" {
 # ------------------------------------------------------------------------------------------------ task role
 
 resource "aws_iam_role" "task" {
-  name               = "${var.name}-role"
+  name               = var.role_name
   assume_role_policy = data.aws_iam_policy_document.tasks_assume.json
   tags               = var.tags
 }

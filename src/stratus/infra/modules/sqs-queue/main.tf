@@ -1,20 +1,16 @@
 # An SQS queue with its dead-letter queue: encrypted at rest, long polling, redrive after max_receive_count
 # receives, and alarms on the dead-letter queue's depth and on the age of the oldest message.
 
-locals {
-  suffix = var.fifo ? ".fifo" : ""
-}
-
 resource "aws_sqs_queue" "dlq" {
-  name                      = "${var.name}-dlq${local.suffix}"
+  name                      = var.dlq_name
   fifo_queue                = var.fifo
-  message_retention_seconds = 1209600 # 14 days, SQS's maximum: time to inspect and redrive
+  message_retention_seconds = var.dlq_message_retention_seconds
   sqs_managed_sse_enabled   = true
   tags                      = var.tags
 }
 
 resource "aws_sqs_queue" "this" {
-  name                       = "${var.name}${local.suffix}"
+  name                       = var.name
   fifo_queue                 = var.fifo
   visibility_timeout_seconds = var.visibility_timeout_seconds
   message_retention_seconds  = var.message_retention_seconds
@@ -38,7 +34,7 @@ resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
-  alarm_name          = "${var.name}-dlq-depth"
+  alarm_name          = "${var.dlq_name}-depth"
   alarm_description   = "Messages in ${aws_sqs_queue.dlq.name}: they failed ${var.max_receive_count} times."
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"

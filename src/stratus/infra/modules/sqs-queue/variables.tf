@@ -1,6 +1,17 @@
 variable "name" {
-  description = "Name of the queue; its dead-letter queue is <name>-dlq (FIFO queues add .fifo to both)."
+  description = "Name of the queue (a FIFO queue's ends in .fifo)."
   type        = string
+}
+
+variable "dlq_name" {
+  description = "Name of its dead-letter queue (stratus: <name>-dlq; a FIFO queue's ends in .fifo)."
+  type        = string
+}
+
+variable "dlq_message_retention_seconds" {
+  description = "How long the dead-letter queue keeps a message: time to inspect and redrive (stratus: 14 days, SQS's maximum)."
+  type        = number
+  default     = 1209600
 }
 
 variable "fifo" {

@@ -3,6 +3,8 @@
 A service's role gets one statement per resource (and per ARN kind: an S3 bucket and its objects are
 different resources), nothing else from here. What every role needs beyond its uses (its own log groups,
 X-Ray, the async dead-letter queue of a Lambda service) is in the Terraform modules, next to the resources.
+Resources are :class:`~stratus.manifest.refs.Ref` s: the Terraform resolves them to module outputs, the local
+cloud to the ARNs it provisioned.
 
 =========  ===================  =======================================================================
 kind       access               actions (on)
@@ -32,11 +34,10 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from stratus.manifest import Binding, Stack
-    from stratus.naming import ResourceKind
+from stratus.manifest.refs import Ref
 
-__all__ = ["ACTIONS", "Statement", "module_name", "service_statements"]
+if TYPE_CHECKING:
+    from stratus.manifest.stack import Binding, Stack
 
 _SQS_SEND = ("sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage")
 _SQS_RECEIVE = (
@@ -91,33 +92,19 @@ ACTIONS: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {
     ("database", "read-write"): {"secret": ("secretsmanager:GetSecretValue",)},
 }
 
-_MODULE_PREFIX: dict[str, str] = {"queue": "sqs", "table": "dynamodb", "bucket": "s3", "database": "postgres"}
-
 
 @dataclass(frozen=True, slots=True)
-class Statement:
-    """An Allow statement: ``resources`` are Terraform expressions (module outputs), never ``*``."""
+class Grant:
+    """An Allow statement: exact actions on exact resources, never ``*``."""
 
     sid: str
     actions: tuple[str, ...]
-    resources: tuple[str, ...]
+    resources: tuple[Ref, ...]
 
 
-def module_name(kind: ResourceKind | str, name: str) -> str:
-    """The root module of a declared resource: ``sqs_jobs``, ``dynamodb_job-records``, ``s3_storage``."""
-    return f"{_MODULE_PREFIX[kind]}_{name}"
-
-
-def _arn(binding: Binding, what: str) -> str:
-    module = f"module.{module_name(binding.kind, binding.name)}"
-    return {
-        "queue": f"{module}.queue_arn",
-        "dlq": f"{module}.dlq_arn",
-        "table": f"{module}.table_arn",
-        "bucket": f"{module}.bucket_arn",
-        "objects": f"${{{module}.bucket_arn}}/*",
-        "secret": f"{module}.secret_arn",
-    }[what]
+# "what" (a key of ACTIONS' values) -> the attribute of the resource the actions apply to.
+_RESOURCE_ATTRIBUTE = {"queue": "arn", "dlq": "dlq_arn", "table": "arn", "bucket": "arn",
+                       "objects": "objects_arn", "secret": "secret_arn"}  # fmt: skip
 
 
 def _sid(binding: Binding, what: str) -> str:
@@ -127,9 +114,9 @@ def _sid(binding: Binding, what: str) -> str:
     return base + suffix
 
 
-def service_statements(stack: Stack, service: str) -> list[Statement]:
+def service_grants(stack: Stack, service: str) -> list[Grant]:
     """The statements of ``service``'s role: one per resource it uses (per ARN), in a stable order."""
-    out: list[Statement] = []
+    out: list[Grant] = []
     seen: dict[str, int] = {}
     for binding in stack.bindings(service):
         for what, actions in ACTIONS[(binding.kind, binding.access)].items():
@@ -137,5 +124,5 @@ def service_statements(stack: Stack, service: str) -> list[Statement]:
             seen[sid] = seen.get(sid, 0) + 1
             if seen[sid] > 1:  # job-records and job_records: both allowed as names, Sids must differ
                 sid = f"{sid}{seen[sid]}"
-            out.append(Statement(sid, actions, (_arn(binding, what),)))
+            out.append(Grant(sid, actions, (Ref(binding.kind, binding.name, _RESOURCE_ATTRIBUTE[what]),)))
     return out

@@ -1,4 +1,8 @@
-"""gateway.tokens: what an access token must be to pass, and where the signing secret comes from."""
+"""stratus_common.tokens: what an access token must be to pass, and where the signing secret comes from.
+
+The idp issues with it, the idp and the gateway verify with it (moved here from the gateway's tests, with the
+idp's own tests of the same code).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,11 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import jwt
 import pytest
-from gateway import config, tokens
-from idp import tokens as idp_tokens
 from moto import mock_aws
+from stratus_common import tokens
+from stratus_common.environment import ConfigurationError, in_local_cloud
 
 if TYPE_CHECKING:
     from conftest import TokenKit
@@ -22,16 +27,54 @@ def _verify(token: str) -> dict[str, Any]:
     return tokens.verify_access_token(token)
 
 
-def test_a_token_the_idp_issues_is_accepted(kit: TokenKit) -> None:
-    # GIVEN a token signed by the idp's own code, with the same secret and environment
-    token = idp_tokens.issue_access_token(
+def test_an_issued_token_is_accepted(kit: TokenKit) -> None:
+    # GIVEN a token issued as the idp issues one, with the secret and environment the gateway has too
+    token = tokens.issue_access_token(
         subject="user-1", session_id="sess-1", kind="user", scope="profile", ttl=600, username="alice"
     )
-    # WHEN the gateway verifies it
+    # WHEN it is verified (as the gateway verifies it)
     claims = _verify(token)
     # THEN its claims come back
     assert (claims["sub"], claims["sid"], claims["preferred_username"]) == ("user-1", "sess-1", "alice")
     assert (claims["iss"], claims["aud"]) == (kit.issuer, kit.audience)
+
+
+def test_issued_tokens_have_the_documented_shape(kit: TokenKit) -> None:
+    token = tokens.issue_access_token(subject="u1", session_id="s1", kind="user", scope="profile", ttl=900)
+    header = jwt.get_unverified_header(token)
+    assert header == {"alg": "HS256", "typ": "at+jwt", "kid": tokens.key_id(kit.secret.encode())}
+    claims = tokens.verify_access_token(token)
+    assert set(claims) == {"iss", "aud", "sub", "sid", "jti", "iat", "nbf", "exp", "kind", "scope"}
+
+
+def test_a_client_token_names_its_client_and_lives_ttl_seconds(kit: TokenKit) -> None:
+    token = tokens.issue_access_token(
+        subject="reporting", session_id="s1", kind="client", scope="api", ttl=300, client_id="reporting", now=1000
+    )
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert (claims["kind"], claims["client_id"], claims["iat"], claims["nbf"], claims["exp"]) == (
+        "client",
+        "reporting",
+        1000,
+        1000,
+        1300,
+    )
+    assert "preferred_username" not in claims
+
+
+@pytest.mark.parametrize(
+    ("environ", "issuer", "audience"),
+    [
+        ({}, "urn:stratus:stratus:local:idp", "urn:stratus:stratus:local:api"),
+        ({"STRATUS_PROJECT": "acme", "STRATUS_ENV": "prod"}, "urn:stratus:acme:prod:idp", "urn:stratus:acme:prod:api"),
+        ({"ENVIRONMENT": "staging"}, "urn:stratus:stratus:staging:idp", "urn:stratus:stratus:staging:api"),
+        ({"TOKEN_ISSUER": " https://id.example ", "TOKEN_AUDIENCE": "api://x"}, "https://id.example", "api://x"),
+    ],
+)
+def test_issuer_and_audience_default_to_the_project_and_environment(
+    environ: dict[str, str], issuer: str, audience: str
+) -> None:
+    assert (tokens.issuer(environ), tokens.audience(environ)) == (issuer, audience)
 
 
 @pytest.mark.parametrize(
@@ -99,8 +142,6 @@ def test_alg_none_is_refused(kit: TokenKit, alg: str) -> None:
 @pytest.mark.parametrize("alg", ["HS384", "HS512"])
 def test_other_algorithms_are_refused(kit: TokenKit, alg: str) -> None:
     # GIVEN a token signed with the right secret but another HMAC algorithm
-    import jwt
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # PyJWT warns that the key is short for HS384/HS512: the attacker's problem
         token = jwt.encode(
@@ -137,7 +178,7 @@ def test_wrong_type_or_unknown_key_id_is_refused(kit: TokenKit, typ: str | None,
 
 
 @pytest.mark.parametrize("garbage", ["", "abc", "a.b.c", "a.b", "." * 3, "x" * 9000])
-def test_garbage_is_refused(garbage: str) -> None:
+def test_garbage_is_refused(kit: TokenKit, garbage: str) -> None:
     with pytest.raises(tokens.InvalidToken):
         _verify(garbage)
 
@@ -166,7 +207,7 @@ def test_the_previous_secret_still_verifies_during_a_rotation(kit: TokenKit, mon
 def test_a_weak_secret_fails_the_start_up_check(secret: str) -> None:
     # GIVEN a secret that is too short, or the documentation's example
     # THEN the start-up check refuses it, without echoing it
-    with pytest.raises(config.ConfigError, match="TOKEN_SIGNING_SECRET") as raised:
+    with pytest.raises(ConfigurationError, match="TOKEN_SIGNING_SECRET") as raised:
         tokens.check_configuration({"TOKEN_SIGNING_SECRET": secret})
     assert secret not in str(raised.value)
 
@@ -181,20 +222,20 @@ def test_a_weak_secret_fails_the_start_up_check(secret: str) -> None:
     ],
 )
 def test_no_secret_outside_the_local_cloud_fails_the_start_up_check(environ: dict[str, str]) -> None:
-    assert not config.in_local_cloud(environ)
-    with pytest.raises(config.ConfigError, match="TOKEN_SIGNING_SECRET is not set"):
+    assert not in_local_cloud(environ)
+    with pytest.raises(ConfigurationError, match="TOKEN_SIGNING_SECRET is not set"):
         tokens.check_configuration(environ)
 
 
-def test_the_local_cloud_generates_one_secret_that_the_idp_and_gateway_share(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_local_cloud_generates_one_secret_that_the_idp_and_gateway_share() -> None:
     # GIVEN the local cloud's environment (STRATUS_ENV=dev, a loopback AWS endpoint) and no secret
-    monkeypatch.delenv("TOKEN_SIGNING_SECRET")
     environ = {"STRATUS_ENV": "dev", "STRATUS_PROJECT": "acme", "AWS_ENDPOINT_URL": "http://127.0.0.1:4566"}
-    assert config.in_local_cloud(environ)
+    assert in_local_cloud(environ)
+    assert tokens.local_secret_name(environ) == "acme-dev-token-signing-secret"
     with mock_aws():
-        # WHEN the gateway and then the idp load their keys
+        # WHEN the gateway and then the idp load their keys (the first creates the secret, the second reads it)
         gateway_keys = tokens.load_keys(environ)
-        idp_keys = idp_tokens.load_keys(environ)
+        idp_keys = tokens.load_keys(environ)
         # THEN they use the same generated secret, stored in the local Secrets Manager
         assert gateway_keys.current == idp_keys.current
         assert len(gateway_keys.current) >= tokens.MIN_SECRET_LENGTH
@@ -203,9 +244,8 @@ def test_the_local_cloud_generates_one_secret_that_the_idp_and_gateway_share(mon
         assert stored.encode() == gateway_keys.current
 
 
-def test_a_secrets_manager_secret_is_read_by_id(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_secrets_manager_secret_is_read_by_id() -> None:
     # GIVEN the secret in Secrets Manager as {"current", "previous"} and only its name in the environment
-    monkeypatch.delenv("TOKEN_SIGNING_SECRET")
     with mock_aws():
         sm = boto3.client("secretsmanager", region_name="us-east-1")
         sm.create_secret(

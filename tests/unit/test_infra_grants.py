@@ -1,4 +1,5 @@
-"""Least privilege: each access level maps to exactly the actions it needs, on exactly the declared ARNs."""
+"""Least privilege: each access level maps to exactly the actions it needs, on exactly the declared ARNs, as the
+plan's grants (stratus.manifest.grants) reach the Terraform (stratus.infra.terraform.statements)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stratus.infra.iam import service_statements
+from stratus.infra.terraform import statements
 from stratus.manifest import Stack, parse_stack
 
 RESOURCES = {
@@ -16,7 +17,7 @@ RESOURCES = {
     "databases": {"records": {}},
 }
 
-# The expectation, written out independently of stratus.infra.iam: (kind, access) -> [(sid, actions, resources)].
+# The expectation, written out independently of stratus.manifest.grants: (kind, access) -> [(sid, actions, resources)].
 EXPECTED = {
     ("jobs", "send"): [
         ("QueueJobs", ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"], ["module.sqs_jobs.queue_arn"]),
@@ -86,6 +87,12 @@ EXPECTED = {
 }  # fmt: skip
 
 
+def service_statements(stack: Stack, service: str) -> list[tuple[str, list[str], list[str]]]:
+    """(sid, actions, resources) of each statement of the service's role, resources as Terraform expressions."""
+    rendered = statements(stack.plan.services[service].grants)
+    return [(str(s["sid"]), list(s["actions"]), [str(r).strip('"') for r in s["resources"]]) for s in rendered]  # type: ignore[call-overload]
+
+
 def stack_using(uses: dict[str, str], **service: object) -> Stack:
     raw = {
         "project": {"name": "acme"},
@@ -98,15 +105,15 @@ def stack_using(uses: dict[str, str], **service: object) -> Stack:
 @pytest.mark.parametrize(("resource", "access"), sorted(EXPECTED))
 def test_each_access_level_gets_exactly_its_actions_on_exactly_the_declared_arns(resource: str, access: str) -> None:
     stack = stack_using({resource: access})
-    got = [(s.sid, list(s.actions), list(s.resources)) for s in service_statements(stack, "svc")]
+    got = service_statements(stack, "svc")
     assert got == EXPECTED[(resource, access)]
 
 
 def test_no_statement_has_a_wildcard_action_or_resource() -> None:
     for resource, access in EXPECTED:
-        for statement in service_statements(stack_using({resource: access}), "svc"):
-            assert not any("*" in action for action in statement.actions)
-            assert "*" not in statement.resources
+        for _, actions, resources in service_statements(stack_using({resource: access}), "svc"):
+            assert not any("*" in action for action in actions)
+            assert "*" not in resources
 
 
 def test_a_service_that_uses_nothing_gets_no_statement() -> None:
@@ -118,7 +125,7 @@ def test_a_consumed_queue_adds_receive_to_what_the_service_declared() -> None:
     consumes = [{"queue": "jobs", "handler": "svc.consumer.handler"}]
     stack = stack_using({"jobs": "send"}, consumes=consumes)
     # THEN its role may send and receive: the event source mapping polls with the function's role
-    got = [(s.sid, list(s.actions), list(s.resources)) for s in service_statements(stack, "svc")]
+    got = service_statements(stack, "svc")
     assert got == EXPECTED[("jobs", "send-receive")]
 
 
@@ -129,5 +136,5 @@ def test_names_that_differ_only_by_dash_or_underscore_get_distinct_sids() -> Non
         "tables": {"a-b": {"hash_key": "id"}, "a_b": {"hash_key": "id"}},
     }
     stack = parse_stack(raw, root=Path("/nowhere"))
-    sids = [s.sid for s in service_statements(stack, "svc")]
+    sids = [sid for sid, _, _ in service_statements(stack, "svc")]
     assert sids == ["TableAB", "TableAB2"]

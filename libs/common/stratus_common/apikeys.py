@@ -1,8 +1,10 @@
 """API keys: created once, stored hashed, checked in constant time, revocable.
 
-For ``auth = "api_key"`` routes the authorizer checks the ``x-api-key`` header with :func:`verify_api_key`;
-``stratus apikey create|list|revoke`` manage keys with the other functions here. Every function takes a
-low-level DynamoDB client and the table's name, so the caller decides where (``--env``, local cloud, AWS).
+For ``auth = "api_key"`` routes the gateway's authorizer checks the ``x-api-key`` header with
+:func:`verify_api_key`; ``stratus apikey create|list|revoke`` manage keys with the other functions here. Both
+import this one module, so they can never disagree on the format. Every function takes a low-level DynamoDB
+client and the table's name, so the caller decides where (``--env``, local cloud, AWS). Standard library only
+(the authorizer imports it on its cold path).
 
 A key looks like ``stk_<key id: 16 hex digits>_<secret: 43 URL-safe characters>`` (256 random bits). The
 ``stk_`` prefix lets secret scanners recognise leaked keys; the key id is not secret: it is the table's

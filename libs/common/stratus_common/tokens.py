@@ -1,17 +1,27 @@
-"""Access-token verification: HS256 JWTs issued by the idp, checked with PyJWT.
+"""Access tokens: HS256 JWTs (RFC 9068 profile) issued by the idp, verified by the idp and the gateway.
 
-Why HS256 with a shared secret and not RS256/ES256 with a JWKS (the full reasoning is in the README):
-Stratus must refuse a revoked session's token *at once*, so every protected request goes through the
-gateway's Lambda authorizer, which looks the session up; API Gateway's JWT authorizer (the one thing
-RS256 + JWKS would buy) cannot check revocation, so it cannot be used for these routes anyway. HMAC
-needs no ``cryptography`` package: PyJWT verifies HS256 with the standard library, which keeps the
-gateway's Lambda zip under 5 MB (with ``cryptography`` it is ~9 MB) and its cold start short. The
-price: whoever can verify can also sign, so the secret lives only in the idp and the gateway.
+**Why HS256 with a shared secret, not RS256/ES256 with a JWKS** (the full reasoning is in the idp's README):
 
-What :func:`verify_access_token` refuses (each a test in ``tests/unit/test_gateway_tokens.py``): a bad
-signature, any algorithm but HS256 (``none`` included), a header ``typ`` other than ``at+jwt``, an
-unknown ``kid``, a missing ``exp``/``nbf``/``iat``/``iss``/``aud``/``sub``/``sid``/``jti``, an expired
-or not-yet-valid token (``leeway`` :data:`LEEWAY_SECONDS`), a wrong issuer or audience.
+- A revoked session's token must be refused *at once*, so every protected route is checked by the
+  gateway's Lambda authorizer, which reads the session from DynamoDB. API Gateway's JWT authorizer,
+  the main reason to publish RSA keys in a JWKS, is stateless: it cannot see a revocation before the
+  token expires, so Stratus cannot use it for these routes anyway.
+- HMAC needs no ``cryptography``: PyJWT verifies HS256 with the standard library. ``cryptography``
+  would take the gateway's Lambda zip from ~4.6 MB to ~9 MB (the target is < 5 MB) and add ~25 ms
+  to the authorizer's cold start.
+- The cost: whoever can verify can sign. Only two functions hold the secret (the idp and the
+  gateway), it comes from Secrets Manager, and rotation is supported (``TOKEN_SIGNING_SECRET_PREVIOUS``
+  and the ``kid`` header).
+
+Claims: ``iss``, ``aud``, ``sub`` (user id, or the client id), ``sid`` (the session), ``jti``, ``iat``,
+``nbf``, ``exp``, ``kind`` (``user``/``client``), ``scope``, and ``preferred_username`` or ``client_id``.
+Header: ``alg`` HS256, ``typ`` ``at+jwt``, ``kid``.
+
+What :func:`verify_access_token` refuses: a bad signature, any algorithm but HS256 (``none`` included), a
+header ``typ`` other than ``at+jwt``, an unknown ``kid``, a missing ``exp``/``nbf``/``iat``/``iss``/``aud``/
+``sub``/``sid``/``jti``, an expired or not-yet-valid token (``leeway`` :data:`LEEWAY_SECONDS`), a wrong
+issuer or audience. It does not check whether the session is revoked: that is
+:meth:`stratus_common.sessions.SessionStore.active` (a DynamoDB read).
 
 Where the secret comes from, first match wins:
 
@@ -19,12 +29,17 @@ Where the secret comes from, first match wins:
    optionally ``TOKEN_SIGNING_SECRET_PREVIOUS``, still accepted for verification during a rotation;
 2. ``TOKEN_SIGNING_SECRET_ID``: a Secrets Manager secret (name or ARN) read on first use; its value is
    the secret, or JSON ``{"current": "...", "previous": "..."}``;
-3. in the local cloud only (:func:`gateway.config.in_local_cloud`): a random secret that the first
-   service to need it creates in the local cloud's Secrets Manager, as
+3. in the local cloud only (:func:`stratus_common.environment.in_local_cloud`): a random secret that the
+   first service to need it creates in the local cloud's Secrets Manager, as
    ``<project>-<env>-token-signing-secret``; the idp and the gateway then share it.
 
-Otherwise start-up fails with :class:`gateway.config.ConfigError`. PyJWT is imported on first use, so
-importing this module stays cheap for the authorizer.
+Otherwise start-up fails with :class:`~stratus_common.environment.ConfigurationError`.
+
+Issuer and audience: ``TOKEN_ISSUER`` / ``TOKEN_AUDIENCE``, by default ``urn:stratus:<project>:<env>:idp``
+and ``urn:stratus:<project>:<env>:api``, so that the idp and the gateway agree without configuration.
+
+This module imports only the light part of the standard library: PyJWT, boto3 and uuid are imported on first
+use, so importing it stays cheap for the gateway's authorizer.
 """
 
 from __future__ import annotations
@@ -35,25 +50,33 @@ import json
 import os
 import secrets
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gateway import config
-from gateway.clients import client
+from stratus_common.environment import ConfigurationError, environment, in_local_cloud, project
 
 __all__ = [
     "ALGORITHM",
     "LEEWAY_SECONDS",
+    "MAX_TOKEN_LENGTH",
     "MIN_SECRET_LENGTH",
+    "PREVIOUS_SECRET_ENV",
     "REQUIRED_CLAIMS",
+    "SECRET_ENV",
+    "SECRET_ID_ENV",
     "TOKEN_TYPE",
     "InvalidToken",
     "SigningKeys",
+    "audience",
     "check_configuration",
     "get_keys",
+    "issue_access_token",
+    "issuer",
     "key_id",
     "load_keys",
+    "local_secret_name",
     "reset_keys",
     "verify_access_token",
 ]
@@ -63,6 +86,7 @@ ALGORITHM = "HS256"
 TOKEN_TYPE = "at+jwt"  # noqa: S105 - a header value, not a secret
 LEEWAY_SECONDS = 5
 MIN_SECRET_LENGTH = 32
+MAX_TOKEN_LENGTH = 8192
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "sid", "jti", "iat", "nbf", "exp")
 SECRET_ENV = "TOKEN_SIGNING_SECRET"  # noqa: S105 - a variable name
 PREVIOUS_SECRET_ENV = "TOKEN_SIGNING_SECRET_PREVIOUS"  # noqa: S105 - a variable name
@@ -89,6 +113,21 @@ class SigningKeys:
         return f"SigningKeys(current_kid={self.current_kid!r}, kids={sorted(self.keys)!r})"
 
 
+def issuer(environ: Mapping[str, str] | None = None) -> str:
+    """``TOKEN_ISSUER``, else ``urn:stratus:<project>:<env>:idp``."""
+    environ = os.environ if environ is None else environ
+    return environ.get("TOKEN_ISSUER", "").strip() or f"urn:stratus:{project(environ)}:{environment(environ)}:idp"
+
+
+def audience(environ: Mapping[str, str] | None = None) -> str:
+    """``TOKEN_AUDIENCE``, else ``urn:stratus:<project>:<env>:api``."""
+    environ = os.environ if environ is None else environ
+    return environ.get("TOKEN_AUDIENCE", "").strip() or f"urn:stratus:{project(environ)}:{environment(environ)}:api"
+
+
+_default_issuer, _default_audience = issuer, audience  # verify_access_token's parameters shadow these names
+
+
 def key_id(secret: bytes) -> str:
     """The ``kid`` of a secret: 16 hex digits of a hash of it (tells secrets apart, reveals nothing)."""
     return hashlib.sha256(b"stratus-token-key-id:" + secret).hexdigest()[:16]
@@ -96,12 +135,12 @@ def key_id(secret: bytes) -> str:
 
 def _validated(value: str, source: str) -> bytes:
     if len(value) < MIN_SECRET_LENGTH:
-        raise config.ConfigError(
+        raise ConfigurationError(
             f"{source} must be at least {MIN_SECRET_LENGTH} characters (got {len(value)}); generate one with "
             'python -c "import secrets; print(secrets.token_urlsafe(48))"'
         )
     if value in _EXAMPLE_SECRETS:
-        raise config.ConfigError(f"{source} is the documentation's example value; generate a real secret")
+        raise ConfigurationError(f"{source} is the documentation's example value; generate a real secret")
     return value.encode()
 
 
@@ -114,8 +153,15 @@ def _keys(current: str, previous: str | None, source: str) -> SigningKeys:
     return SigningKeys(current_kid=key_id(secret), keys=keys)
 
 
+def _secretsmanager() -> Any:
+    """The Secrets Manager client (boto3 is imported now); short timeouts: it is read on a request's path."""
+    from stratus_common.aws import FAST_CONFIG, client
+
+    return client("secretsmanager", config=FAST_CONFIG)
+
+
 def _from_secrets_manager(secret_id: str) -> SigningKeys:
-    value = client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
+    value = _secretsmanager().get_secret_value(SecretId=secret_id)["SecretString"]
     try:
         parsed: Any = json.loads(value)
     except ValueError:
@@ -123,7 +169,7 @@ def _from_secrets_manager(secret_id: str) -> SigningKeys:
     if isinstance(parsed, dict):
         current = parsed.get("current")
         if not isinstance(current, str):
-            raise config.ConfigError(f'{SECRET_ID_ENV}: the secret\'s JSON needs a "current" string')
+            raise ConfigurationError(f'{SECRET_ID_ENV}: the secret\'s JSON needs a "current" string')
         previous = parsed.get("previous")
         return _keys(current, previous if isinstance(previous, str) else None, f"secret {SECRET_ID_ENV}")
     return _keys(str(value), None, f"secret {SECRET_ID_ENV}")
@@ -131,11 +177,11 @@ def _from_secrets_manager(secret_id: str) -> SigningKeys:
 
 def local_secret_name(environ: Mapping[str, str] | None = None) -> str:
     """The name of the generated secret in the local cloud's Secrets Manager."""
-    return f"{config.project(environ)}-{config.environment(environ)}-token-signing-secret"
+    return f"{project(environ)}-{environment(environ)}-token-signing-secret"
 
 
 def _local_generated(environ: Mapping[str, str]) -> SigningKeys:
-    sm = client("secretsmanager")
+    sm = _secretsmanager()
     name = local_secret_name(environ)
     try:
         value = sm.get_secret_value(SecretId=name)["SecretString"]
@@ -147,7 +193,7 @@ def _local_generated(environ: Mapping[str, str]) -> SigningKeys:
 
 
 def check_configuration(environ: Mapping[str, str] | None = None) -> None:
-    """The start-up check: raise :class:`~gateway.config.ConfigError` unless a secret source is usable.
+    """The start-up check: raise :class:`ConfigurationError` unless a secret source is usable.
 
     Needs no network: a ``TOKEN_SIGNING_SECRET`` is checked (length), a ``TOKEN_SIGNING_SECRET_ID`` or
     the local cloud is accepted as a source and read on first use.
@@ -157,9 +203,9 @@ def check_configuration(environ: Mapping[str, str] | None = None) -> None:
     if current:
         _keys(current, environ.get(PREVIOUS_SECRET_ENV) or None, SECRET_ENV)
         return
-    if environ.get(SECRET_ID_ENV, "").strip() or config.in_local_cloud(environ):
+    if environ.get(SECRET_ID_ENV, "").strip() or in_local_cloud(environ):
         return
-    raise config.ConfigError(
+    raise ConfigurationError(
         f"{SECRET_ENV} is not set: give the token signing secret (at least {MIN_SECRET_LENGTH} characters; "
         f"in AWS from Secrets Manager, or name the secret in {SECRET_ID_ENV}). "
         "Only the local cloud (stratus dev) generates one."
@@ -199,6 +245,44 @@ def reset_keys() -> None:
         _cached = None
 
 
+def issue_access_token(
+    *,
+    subject: str,
+    session_id: str,
+    kind: str,
+    scope: str,
+    ttl: int,
+    username: str | None = None,
+    client_id: str | None = None,
+    keys: SigningKeys | None = None,
+    now: float | None = None,
+) -> str:
+    """Sign an access token for *subject* in session *session_id*, valid for *ttl* seconds."""
+    import uuid  # here, like jwt: only the idp issues, and uuid pulls in platform (~3 ms on the authorizer's import)
+
+    import jwt
+
+    keys = keys or get_keys()
+    issued = int(time.time() if now is None else now)
+    claims: dict[str, Any] = {
+        "iss": issuer(),
+        "aud": audience(),
+        "sub": subject,
+        "sid": session_id,
+        "jti": uuid.uuid4().hex,
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + ttl,
+        "kind": kind,
+        "scope": scope,
+    }
+    if username is not None:
+        claims["preferred_username"] = username
+    if client_id is not None:
+        claims["client_id"] = client_id
+    return jwt.encode(claims, keys.current, algorithm=ALGORITHM, headers={"typ": TOKEN_TYPE, "kid": keys.current_kid})
+
+
 def verify_access_token(
     token: str,
     *,
@@ -209,13 +293,13 @@ def verify_access_token(
     """Return the claims of a valid access token; raise :class:`InvalidToken` otherwise.
 
     Checks the signature (HS256 only, by ``kid``), the ``typ``, every claim of :data:`REQUIRED_CLAIMS`,
-    the validity period, the issuer and the audience. Does NOT check whether the session is revoked:
-    that is :func:`gateway.sessions.SessionStore.active` (a DynamoDB read).
+    the validity period, the issuer and the audience (by default :func:`issuer` and :func:`audience`).
+    Does NOT check whether the session is revoked: the caller does (a DynamoDB read).
     """
     import jwt
 
     keys = keys or get_keys()
-    if not token or len(token) > 8192:
+    if not token or len(token) > MAX_TOKEN_LENGTH:
         raise InvalidToken("malformed token")
     try:
         header = jwt.get_unverified_header(token)
@@ -234,8 +318,8 @@ def verify_access_token(
             token,
             secret,
             algorithms=[ALGORITHM],
-            issuer=issuer or config.token_issuer(),
-            audience=audience or config.token_audience(),
+            issuer=issuer or _default_issuer(),
+            audience=audience or _default_audience(),
             leeway=LEEWAY_SECONDS,
             options={"require": list(REQUIRED_CLAIMS), "strict_aud": True},
         )

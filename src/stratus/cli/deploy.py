@@ -1,0 +1,95 @@
+"""Commands that ship and watch the stack: ``deploy``, ``test``, ``logs``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+from typing import Annotated
+
+import typer
+
+from stratus.cli._app import AWS, DEFAULT_ENV, LOCAL, PROJECT, EnvOption, app, console
+from stratus.errors import StratusError
+from stratus.manifest import load_stack
+
+
+@app.command(rich_help_panel=AWS)
+def deploy(
+    env: EnvOption = DEFAULT_ENV,
+    service: Annotated[list[str] | None, typer.Option(help="Deploy only this service (repeatable).")] = None,
+    plan: Annotated[bool, typer.Option("--plan", help="Stop after terraform plan.")] = False,
+    tag: Annotated[str | None, typer.Option(help="An extra image tag, <service>-<env>-<tag>.")] = None,
+) -> None:
+    """Preflight, build, push, terraform init/plan/apply, wait for App Runner, smoke-test /health."""
+    from stratus.deploy.pipeline import Deployer, DeployOptions
+
+    stack = load_stack(env=env)
+    deployer = Deployer(
+        stack,
+        DeployOptions(env=env, services=tuple(service or ()), plan_only=plan, tag=tag),
+        progress=lambda msg: console.print(f"[bold]→[/] {msg}"),
+    )
+    report = deployer.deploy()
+    if report.applied:
+        console.print(f"[green]✓ deployed[/] {env}: {report.endpoint}")
+    else:
+        console.print(f"[green]✓ planned[/] {env} (nothing applied: --plan)")
+
+
+# -------------------------------------------------------------------------------------------------- test
+
+
+@app.command("test", rich_help_panel=PROJECT)
+def test_command(
+    service: Annotated[str | None, typer.Option(help="Only this service's tests.")] = None,
+    type_: Annotated[str | None, typer.Option("--type", help="unit or integration.")] = None,
+    coverage: Annotated[bool, typer.Option(help="Measure coverage (pytest-cov).")] = False,
+    html: Annotated[bool, typer.Option(help="Write an HTML coverage report to htmlcov/.")] = False,
+    parallel: Annotated[int | None, typer.Option(help="Run on N processes (pytest-xdist).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    env: EnvOption = DEFAULT_ENV,
+) -> None:
+    """Run the services' tests with pytest (as the seeds' scripts/test.py)."""
+    from stratus.deploy.testrun import TestType, pytest_argv
+
+    if type_ not in (None, "unit", "integration"):
+        raise StratusError(f"--type {type_!r}: use unit or integration")
+    stack = load_stack(env=env)
+    kind: TestType | None = "unit" if type_ == "unit" else "integration" if type_ == "integration" else None
+    argv = pytest_argv(
+        stack, service=service, kind=kind, coverage=coverage, html=html, parallel=parallel, verbose=verbose
+    )
+    console.print(f"[dim]{' '.join(argv[1:])}[/]")
+    raise typer.Exit(subprocess.run(argv, cwd=stack.root, check=False).returncode)
+
+
+# -------------------------------------------------------------------------------------------------- logs
+
+
+@app.command(rich_help_panel=LOCAL)
+def logs(
+    service: Annotated[str, typer.Argument(help="The service.")],
+    env: EnvOption = DEFAULT_ENV,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
+    aws: Annotated[bool, typer.Option("--aws", help="The deployed service's CloudWatch logs.")] = False,
+    since: Annotated[str, typer.Option(help="With --aws: how far back, e.g. 10m, 2h, 1d.")] = "10m",
+) -> None:
+    """Print a service's logs: from the running `stratus dev`, or (--aws) from CloudWatch."""
+    from stratus.deploy import logs as service_logs
+
+    stack = load_stack(env=env)
+    try:
+        if aws:
+            import boto3
+
+            client = boto3.session.Session(region_name=stack.project.region).client("logs")
+            group = service_logs.log_group(stack, service, client)
+            start = dt.datetime.now(dt.UTC) - service_logs.parse_since(since)
+            console.print(f"[dim]{group}[/]")
+            lines = service_logs.CloudWatchTail(client, group, start=start).lines(follow=follow)
+        else:
+            lines = service_logs.local_lines(stack, service, follow=follow)
+        for line in lines:
+            typer.echo(line)
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,73 @@
+"""What a service finds in its environment, as declared to AWS (the Terraform) and run locally alike.
+
+- its identity: ``STRATUS_PROJECT``, ``STRATUS_ENV`` (and ``ENVIRONMENT``), ``STRATUS_SERVICE`` (and
+  ``SERVICE_NAME``, ``POWERTOOLS_SERVICE_NAME``), ``SERVICE_VERSION``, ``STRATUS_BASE_PATH``, ``STRATUS_API_URL``;
+- a container service also gets ``AWS_REGION``/``AWS_DEFAULT_REGION`` (Lambda sets them itself and refuses
+  them), ``PORT`` and ``HOST``;
+- one variable per attribute of each resource it uses (:func:`stratus.naming.binding_variables`);
+- the authorizer's service gets the routes' auth modes and rate limits (``STRATUS_ROUTE_AUTH``,
+  ``STRATUS_RATE_LIMITS``, JSON);
+- the manifest's ``env`` last.
+
+What the platform itself sets (Lambda's reserved variables, the local cloud's endpoints and credentials) is not
+here: each back end adds its own.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from stratus import naming
+from stratus.manifest.refs import Ref, Value
+from stratus.manifest.schema import ContainerService
+
+if TYPE_CHECKING:
+    from stratus.manifest.stack import Stack
+
+# Where a container listens, in AWS: every address of the task, on the manifest's port.
+CONTAINER_HOST = "0.0.0.0"
+
+
+def environment(stack: Stack, name: str) -> dict[str, Value]:
+    """The variables of service ``name``, sorted by name."""
+    svc = stack.services[name]
+    env: dict[str, Value] = {
+        "STRATUS_PROJECT": Ref("stack", "", "project"),
+        "STRATUS_ENV": Ref("stack", "", "environment"),
+        "ENVIRONMENT": Ref("stack", "", "environment"),
+        "STRATUS_SERVICE": name,
+        "SERVICE_NAME": name,
+        "SERVICE_VERSION": stack.project.version,
+        "STRATUS_BASE_PATH": svc.path,
+        "STRATUS_API_URL": Ref("api", "", "url"),
+        "POWERTOOLS_SERVICE_NAME": name,
+    }
+    if isinstance(svc, ContainerService):
+        env.update(
+            {
+                "AWS_REGION": Ref("stack", "", "region"),
+                "AWS_DEFAULT_REGION": Ref("stack", "", "region"),
+                "PORT": str(svc.port),
+                "HOST": CONTAINER_HOST,
+            }
+        )
+    for binding in stack.bindings(name):
+        for attr, variable in naming.binding_variables(binding.kind, binding.name).items():
+            env[variable] = Ref(binding.kind, binding.name, attr)
+    authorizer = stack.authorizer
+    if authorizer is not None and authorizer.service == name:  # what the authorizer decides by
+        env["STRATUS_ROUTE_AUTH"] = json.dumps(route_auth(stack), sort_keys=True)
+        env["STRATUS_RATE_LIMITS"] = json.dumps(route_rate_limits(stack), sort_keys=True)
+    env.update(svc.env)
+    return dict(sorted(env.items()))
+
+
+def route_auth(stack: Stack) -> dict[str, str]:
+    """Route path -> auth mode of every service."""
+    return {svc.path: svc.auth for svc in stack.services.values()}
+
+
+def route_rate_limits(stack: Stack) -> dict[str, dict[str, int]]:
+    """Route path -> ``{"requests", "period"}`` of every service with a ``rate_limit``."""
+    return {svc.path: svc.rate_limit.model_dump() for svc in stack.services.values() if svc.rate_limit is not None}
