@@ -20,8 +20,6 @@ from stratus_common.environment import ConfigurationError, in_local_cloud
 if TYPE_CHECKING:
     from conftest import TokenKit
 
-NOW = int(time.time())
-
 
 def _verify(token: str) -> dict[str, Any]:
     return tokens.verify_access_token(token)
@@ -80,9 +78,10 @@ def test_issuer_and_audience_default_to_the_project_and_environment(
 @pytest.mark.parametrize(
     ("case", "overrides", "reason"),
     [
-        ("expired", {"iat": NOW - 3600, "nbf": NOW - 3600, "exp": NOW - 60}, "token expired"),
-        ("not yet valid", {"nbf": NOW + 300}, "token not yet valid"),
-        ("issued in the future", {"iat": NOW + 300, "nbf": NOW}, "token not yet valid"),
+        # times relative to when the test runs (not when it is collected: a long suite outlives the offsets)
+        ("expired", lambda now: {"iat": now - 3600, "nbf": now - 3600, "exp": now - 60}, "token expired"),
+        ("not yet valid", lambda now: {"nbf": now + 300}, "token not yet valid"),
+        ("issued in the future", lambda now: {"iat": now + 300, "nbf": now}, "token not yet valid"),
         ("wrong issuer", {"iss": "https://evil.example/idp"}, "wrong issuer"),
         ("wrong audience", {"aud": "urn:stratus:other:test:api"}, "wrong audience"),
         ("audience list", {"aud": ["urn:stratus:stratus:test:api", "x"]}, "wrong audience"),
@@ -96,8 +95,10 @@ def test_issuer_and_audience_default_to_the_project_and_environment(
         ("empty sub", {"sub": ""}, "invalid claim sub"),
     ],
 )
-def test_bad_claims_are_refused(kit: TokenKit, case: str, overrides: dict[str, Any], reason: str) -> None:
+def test_bad_claims_are_refused(kit: TokenKit, case: str, overrides: Any, reason: str) -> None:
     # GIVEN a correctly signed token whose claims are wrong in one way
+    if callable(overrides):
+        overrides = overrides(int(time.time()))
     token = kit.sign(kit.claims("user-1", "sess-1", **overrides))
     # WHEN it is verified
     # THEN it is refused, saying why

@@ -90,11 +90,14 @@ def _none(claims: dict[str, Any]) -> str:
     return f"{part(header)}.{part(claims)}."
 
 
-NOW = int(time.time())
+def _now() -> int:
+    return int(time.time())
+
+
 BAD_TOKENS = {
     "forged": lambda: _sign(_claims(), secret="forged-secret-forged-secret-forged-secret"),
-    "expired": lambda: _sign(_claims(iat=NOW - 900, nbf=NOW - 900, exp=NOW - 60)),
-    "not yet valid": lambda: _sign(_claims(nbf=NOW + 600)),
+    "expired": lambda: _sign(_claims(iat=_now() - 900, nbf=_now() - 900, exp=_now() - 60)),
+    "not yet valid": lambda: _sign(_claims(nbf=_now() + 600)),
     "wrong issuer": lambda: _sign(_claims(iss="https://evil.example")),
     "wrong audience": lambda: _sign(_claims(aud="urn:other")),
     "alg none": lambda: _none(_claims()),
