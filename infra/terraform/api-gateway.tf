@@ -33,16 +33,19 @@ module "api" {
       function_name        = module.lambda_gateway.function_names["http"]
       invoke_arn           = module.lambda_gateway.invoke_arns["http"]
       timeout_milliseconds = 30000
+      qualifier            = module.lambda_gateway.qualifiers["http"]
     }
     idp = {
       function_name        = module.lambda_idp.function_names["http"]
       invoke_arn           = module.lambda_idp.invoke_arns["http"]
       timeout_milliseconds = 30000
+      qualifier            = module.lambda_idp.qualifiers["http"]
     }
     worker = {
       function_name        = module.lambda_worker.function_names["http"]
       invoke_arn           = module.lambda_worker.invoke_arns["http"]
       timeout_milliseconds = 30000
+      qualifier            = module.lambda_worker.qualifiers["http"]
     }
   }
   http_integrations = {
@@ -103,5 +106,5 @@ module "api" {
     }
   }
 
-  alarm_actions = var.alarm_actions
+  alarm_actions = local.alarm_actions
 }

@@ -53,5 +53,6 @@ module "apprunner_web" {
 
   policy_statements = []
 
-  alarm_actions = var.alarm_actions
+  server_errors_alarm_threshold = 0
+  alarm_actions                 = local.alarm_actions
 }

@@ -25,31 +25,39 @@ module "lambda_gateway" {
 
   package_type                   = "Zip"
   filename                       = var.lambda_packages["gateway"]
+  artifacts_bucket               = module.artifacts.bucket_name
   runtime                        = "python3.13"
   architecture                   = "arm64"
   memory_size                    = 512
   timeout                        = 30
   reserved_concurrent_executions = null
+  provisioned_concurrency        = null
   log_retention_days             = var.log_retention_days
 
   environment_variables = {
-    API_KEYS_TABLE_NAME     = module.dynamodb_api_keys.table_name
-    ENVIRONMENT             = var.environment
-    POWERTOOLS_SERVICE_NAME = "gateway"
-    RATE_LIMITS_TABLE_NAME  = module.dynamodb_rate_limits.table_name
-    SERVICE_NAME            = "gateway"
-    SERVICE_VERSION         = "0.1.0"
-    SESSIONS_TABLE_NAME     = module.dynamodb_sessions.table_name
-    STRATUS_API_URL         = module.api.endpoint
-    STRATUS_BASE_PATH       = "/"
-    STRATUS_ENV             = var.environment
-    STRATUS_PROJECT         = var.project_name
-    STRATUS_RATE_LIMITS     = "{\"/\": {\"period\": 60, \"requests\": 100}}"
-    STRATUS_ROUTE_AUTH      = "{\"/\": \"none\", \"/auth\": \"none\", \"/web\": \"none\", \"/worker\": \"api_key\"}"
-    STRATUS_SERVICE         = "gateway"
+    API_KEYS_TABLE_NAME      = module.dynamodb_api_keys.table_name
+    ENVIRONMENT              = var.environment
+    POWERTOOLS_SERVICE_NAME  = "gateway"
+    RATE_LIMITS_TABLE_NAME   = module.dynamodb_rate_limits.table_name
+    SERVICE_NAME             = "gateway"
+    SERVICE_VERSION          = "0.1.0"
+    SESSIONS_TABLE_NAME      = module.dynamodb_sessions.table_name
+    STRATUS_API_URL          = module.api.endpoint
+    STRATUS_BASE_PATH        = "/"
+    STRATUS_ENV              = var.environment
+    STRATUS_PROJECT          = var.project_name
+    STRATUS_RATE_LIMITS      = "{\"/\": {\"period\": 60, \"requests\": 100}}"
+    STRATUS_ROUTE_AUTH       = "{\"/\": \"none\", \"/auth\": \"none\", \"/web\": \"none\", \"/worker\": \"api_key\"}"
+    STRATUS_SERVICE          = "gateway"
+    TOKEN_SIGNING_SECRET_ARN = module.secret_token-signing.secret_arn
   }
 
   policy_statements = [
+    {
+      sid       = "SecretTokenSigning"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [module.secret_token-signing.secret_arn]
+    },
     {
       sid = "TableApiKeys"
       actions = [
@@ -96,5 +104,8 @@ module "lambda_gateway" {
     },
   ]
 
-  alarm_actions = var.alarm_actions
+  errors_alarm_threshold    = 0
+  throttles_alarm_threshold = 0
+  duration_alarm_ratio      = 0.8
+  alarm_actions             = local.alarm_actions
 }

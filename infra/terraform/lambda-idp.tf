@@ -19,11 +19,13 @@ module "lambda_idp" {
 
   package_type                   = "Zip"
   filename                       = var.lambda_packages["idp"]
+  artifacts_bucket               = module.artifacts.bucket_name
   runtime                        = "python3.13"
   architecture                   = "arm64"
   memory_size                    = 1024
   timeout                        = 30
   reserved_concurrent_executions = null
+  provisioned_concurrency        = null
   log_retention_days             = var.log_retention_days
 
   environment_variables = {
@@ -39,9 +41,15 @@ module "lambda_idp" {
     STRATUS_ENV               = var.environment
     STRATUS_PROJECT           = var.project_name
     STRATUS_SERVICE           = "idp"
+    TOKEN_SIGNING_SECRET_ARN  = module.secret_token-signing.secret_arn
   }
 
   policy_statements = [
+    {
+      sid       = "SecretTokenSigning"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [module.secret_token-signing.secret_arn]
+    },
     {
       sid = "TableAccounts"
       actions = [
@@ -92,5 +100,8 @@ module "lambda_idp" {
     },
   ]
 
-  alarm_actions = var.alarm_actions
+  errors_alarm_threshold    = 0
+  throttles_alarm_threshold = 0
+  duration_alarm_ratio      = 0.8
+  alarm_actions             = local.alarm_actions
 }

@@ -45,11 +45,13 @@ module "lambda_worker" {
 
   package_type                   = "Zip"
   filename                       = var.lambda_packages["worker"]
+  artifacts_bucket               = module.artifacts.bucket_name
   runtime                        = "python3.13"
   architecture                   = "arm64"
   memory_size                    = local.worker_settings.memory_size
   timeout                        = 30
   reserved_concurrent_executions = null
+  provisioned_concurrency        = null
   log_retention_days             = var.log_retention_days
 
   environment_variables = {
@@ -120,5 +122,8 @@ module "lambda_worker" {
     }
   }
 
-  alarm_actions = var.alarm_actions
+  errors_alarm_threshold    = 0
+  throttles_alarm_threshold = 0
+  duration_alarm_ratio      = 0.8
+  alarm_actions             = local.alarm_actions
 }

@@ -9,11 +9,11 @@ provider "aws" {
   region = var.aws_region
 
   default_tags {
-    tags = {
+    tags = merge({}, {
       Project     = var.project_name
       Environment = var.environment
       ManagedBy   = "stratus"
-    }
+    })
   }
 }
 

@@ -99,3 +99,8 @@ output "sessions_table_name" {
   description = "Name of table sessions."
   value       = module.dynamodb_sessions.table_name
 }
+
+output "token_signing_secret_arn" {
+  description = "ARN of secret token-signing."
+  value       = module.secret_token-signing.secret_arn
+}

@@ -16,5 +16,6 @@ module "sqs_jobs" {
   receive_wait_time_seconds     = 20
   max_receive_count             = 3
 
-  alarm_actions = var.alarm_actions
+  dlq_depth_alarm_threshold = 0
+  alarm_actions             = local.alarm_actions
 }

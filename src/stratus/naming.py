@@ -8,7 +8,8 @@ the same thing (and reaches a service under the same variable) wherever it runs:
 - a Lambda function's ARN and log group follow from its name (:func:`lambda_arn`, :func:`log_group`);
 - a service finds what it ``uses`` in variables named after the resource: queue ``jobs`` -> ``JOBS_QUEUE_URL``
   and ``JOBS_DLQ_URL``; table ``users`` -> ``USERS_TABLE_NAME``; bucket ``storage`` -> ``STORAGE_BUCKET_NAME``;
-  database ``records`` -> ``RECORDS_DATABASE_URL``;
+  database ``records`` -> ``RECORDS_DATABASE_URL`` and ``RECORDS_DATABASE_SECRET_ARN``; secret ``token-signing``
+  -> ``TOKEN_SIGNING_SECRET_ARN``;
 - the local cloud is one account (:data:`LOCAL_ACCOUNT_ID`) reached with :data:`LOCAL_CREDENTIALS`.
 """
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-ResourceKind = Literal["queue", "table", "bucket", "database"]
+ResourceKind = Literal["queue", "table", "bucket", "database", "secret"]
 
 SERVICE_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 RESOURCE_NAME_RE = re.compile(r"^[a-z][a-z0-9]*([_-][a-z0-9]+)*$")
@@ -39,6 +40,7 @@ NAME_LIMITS: dict[str, tuple[int, str]] = {
     "bucket": (63, "S3 bucket names are at most 63 characters"),
     "table": (255, "DynamoDB table names are at most 255 characters"),
     "database": (63, "RDS DB identifiers are at most 63 characters"),
+    "secret": (512, "Secrets Manager secret names are at most 512 characters"),
     "rule": (64, "EventBridge rule names are at most 64 characters"),
 }
 
@@ -55,6 +57,8 @@ SUFFIXES: dict[str, tuple[str, str]] = {
     "monitoring_role": ("-monitoring", "iam_role"),  # RDS enhanced monitoring role
 }
 FIFO_SUFFIX = ".fifo"
+# The bucket stratus deploy uploads Lambda zips to (``<project>-<env>-lambda-artifacts``).
+ARTIFACTS_BUCKET = "lambda-artifacts"
 
 
 def prefix(project: str, env: str) -> str:
@@ -142,4 +146,6 @@ def binding_variables(kind: ResourceKind, name: str) -> dict[str, str]:
         return {"name": f"{prefix}_TABLE_NAME"}
     if kind == "bucket":
         return {"name": f"{prefix}_BUCKET_NAME"}
+    if kind == "secret":
+        return {"arn": f"{prefix}_SECRET_ARN"}
     return {"url": f"{prefix}_DATABASE_URL", "secret_arn": f"{prefix}_DATABASE_SECRET_ARN"}

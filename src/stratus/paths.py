@@ -41,6 +41,11 @@ def postgres_dir(root: Path) -> Path:
     return state_dir(root) / "postgres"
 
 
+def secrets_dir(root: Path) -> Path:
+    """The local values of the declared secrets, ``<secret>`` (mode 0600): no value is written anywhere else."""
+    return state_dir(root) / "secrets"
+
+
 def build_dir(root: Path) -> Path:
     """Lambda zips, their dependency layers (``deps/``), image contexts (``images/``), runtimes (``runtime/``)."""
     return state_dir(root) / "build"

@@ -26,10 +26,12 @@ from stratus.local.environ import Endpoints, resolve
 from stratus.local.gateway import LambdaIntegration
 from stratus.local.logs import LogSink
 from stratus.local.postgres import PostgresServer
+from stratus.local.secrets import random_value
 from stratus.local.units import UnitFactory
 from tests.conformance.terraform_view import Thing
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from stratus.manifest import Stack
@@ -58,14 +60,24 @@ class LocalView:
         }
         region = stack.project.region
         with mock_aws():
-            provisioned = _InProcessAws(sink, region)._provision(stack.plan, databases)
-            self._read_aws(region)
+            values = {name: random_value(s.spec.generate or 64) for name, s in stack.plan.secrets.items()}
+            provisioned = _InProcessAws(sink, region)._provision(stack.plan, databases, values)
+            self._read_aws(lambda service: boto3.client(service, region_name=region, **_credentials()))
+            manager = boto3.client("secretsmanager", region_name=region, **_credentials())
+            self.secrets = {}
+            for arn in provisioned.secrets.values():
+                found = manager.get_secret_value(SecretId=arn)
+                generated = stack.plan.secrets[found["Name"].removeprefix(stack.plan.prefix + "-")].spec.generate
+                # what the local cloud holds: a value of the length Terraform generates (None: set by hand)
+                self.secrets[found["Name"]] = {"length": len(found["SecretString"]) if generated else None}
         self.endpoints = Endpoints(aws=AWS, invoke=INVOKE, api=API, provisioned=provisioned, databases=databases)
         self.index: dict[str, Thing] = dict(self._things)
         self.index[API] = Thing("api", "", "url")
         for name, url in databases.items():
             self.index[url] = Thing("database", name, "url")
             self.index[provisioned.database_secrets[name]] = Thing("database", name, "secret_arn")
+        for name, arn in provisioned.secrets.items():
+            self.index[arn] = Thing("secret", stack.plan.secrets[name].aws_name, "arn")
         self.database_names = {name: urlsplit(url).path.lstrip("/") for name, url in databases.items()}
         factory = UnitFactory(
             stack=stack, endpoints=self.endpoints, identity=None, sink=sink, http=None,  # type: ignore[arg-type]
@@ -83,9 +95,9 @@ class LocalView:
 
     # ------------------------------------------------------------------------------------------- the AWS
 
-    def _read_aws(self, region: str) -> None:
+    def _read_aws(self, client: Callable[[str], Any]) -> None:
         """What the local AWS holds once provisioned."""
-        sqs, dynamodb, s3 = (boto3.client(s, region_name=region, **_credentials()) for s in ("sqs", "dynamodb", "s3"))
+        sqs, dynamodb, s3 = (client(s) for s in ("sqs", "dynamodb", "s3"))
         self._things: dict[str, Thing] = {}
         self.queues: dict[str, dict[str, Any]] = {}
         arns: dict[str, str] = {}
@@ -148,6 +160,7 @@ class LocalView:
             for function in unit.functions.values():
                 config = function.config
                 out[config.name] = {
+                    "provisioned_concurrency": unit.provisioned if function is unit.functions[name] else None,
                     "service": name,
                     "handler": config.handler,
                     "memory": config.memory,

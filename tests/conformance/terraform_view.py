@@ -179,6 +179,8 @@ class TerraformView:
             return Thing("bucket", name, output.removeprefix("bucket_"))
         if module.startswith("postgres_"):
             return Thing("database", module.removeprefix("postgres_"), output)
+        if module.startswith("secret_") and output == "secret_arn":
+            return Thing("secret", name, "arn")
         return f"<module.{module}.{output}>"  # a container's URL, an ECR repository: nothing local to compare
 
     # ------------------------------------------------------------------------------------------- facts
@@ -190,8 +192,9 @@ class TerraformView:
             if not module.startswith("lambda_"):
                 continue
             environment = self.value(args["environment_variables"])
-            for function in self.value(args["functions"]).values():
+            for key, function in self.value(args["functions"]).items():
                 out[function["function_name"]] = {
+                    "provisioned_concurrency": self.value(args["provisioned_concurrency"]) if key == "http" else None,
                     "service": module.removeprefix("lambda_"),
                     "handler": function["handler"],
                     "memory": self.value(args["memory_size"]),
@@ -281,6 +284,11 @@ class TerraformView:
             for module, args in self.modules.items()
             if module.startswith("s3_")
         }
+
+    def secrets(self) -> dict[str, dict[str, Any]]:
+        """Secret name -> the length of the value Terraform has generated (None: set outside Terraform)."""
+        return {self.value(a["name"]): {"length": self.value(a["generate_length"])} for m, a in self.modules.items()
+                if m.startswith("secret_")}  # fmt: skip
 
     def databases(self) -> dict[str, str]:
         """Manifest name -> the database RDS creates in it."""

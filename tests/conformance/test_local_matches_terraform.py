@@ -9,7 +9,7 @@ and the local cloud's parts are built with its own code (:mod:`local_view`); the
 - the SQS event source mappings (queue, batch size, batching window, partial-failure reporting), the schedules
   (rule, expression), the bucket notifications (function, events, prefix, suffix);
 - the queues (DLQ, FIFO, visibility, retention, delay, long-poll wait, max receives), tables (keys, TTL), buckets
-  (versioning) and databases (the database created);
+  (versioning), databases (the database created) and secrets (names; the length of a generated value);
 - the HTTP API's routes, their integrations (function, timeout) and authorizers (function, identity sources, TTL);
 - each service's grants (actions on the same resources).
 
@@ -68,6 +68,7 @@ def conform(stacks: dict[str, Stack], scratch: Path) -> None:
         _same(where + "tables", terraform.tables(), local.tables)
         _same(where + "buckets", terraform.buckets(), local.buckets)
         _same(where + "databases", terraform.databases(), local.database_names)
+        _same(where + "secrets", terraform.secrets(), local.secrets)
         _same(where + "routes", terraform.routes(), local.routes())
         _same(where + "grants", terraform.grants(), local.grants())
 
@@ -137,7 +138,8 @@ def test_a_difference_fails_with_the_field_that_differs(tmp_path: Path, monkeypa
 
 QUEUES, TABLES, BUCKETS = ("jobs", "mail", "orders"), ("users", "job-records"), ("uploads", "media")
 ACCESS = {"queue": ("send", "receive", "send-receive"), "table": ("read", "write", "read-write"),
-          "bucket": ("read", "write", "read-write"), "database": ("read", "read-write")}  # fmt: skip
+          "bucket": ("read", "write", "read-write"), "database": ("read", "read-write"),
+          "secret": ("read",)}  # fmt: skip
 
 
 @st.composite
@@ -161,14 +163,19 @@ def manifests(draw: st.DrawFn) -> dict[str, Any]:
     chosen = draw(st.lists(st.sampled_from(BUCKETS), unique=True, max_size=2))
     buckets: dict[str, Any] = {b: {"versioning": draw(st.booleans())} for b in chosen}
     databases = {"records": {}} if draw(st.booleans()) else {}
+    secrets = {
+        s: draw(st.sampled_from([{"generate": 64}, {"generate": 40}, {"external": True}]))
+        for s in draw(st.lists(st.sampled_from(["signing", "partner-key"]), unique=True))
+    }
     resources = {**dict.fromkeys(queues, "queue"), **dict.fromkeys(tables, "table"),
-                 **dict.fromkeys(buckets, "bucket"), **dict.fromkeys(databases, "database")}  # fmt: skip
+                 **dict.fromkeys(buckets, "bucket"), **dict.fromkeys(databases, "database"),
+                 **dict.fromkeys(secrets, "secret")}  # fmt: skip
     services: dict[str, Any] = {}
     if draw(st.booleans()):
         services["gateway"] = {"kind": "lambda", "path": "/"}
     for i in range(draw(st.integers(1, 3))):
         kind = draw(st.sampled_from(["lambda", "lambda", "apprunner", "ecs-express"]))
-        usable = [r for r in resources if kind == "lambda" or resources[r] != "database"]
+        usable = [r for r in resources if kind != "ecs-express" or resources[r] != "database"]
         chosen = draw(st.lists(st.sampled_from(usable), unique=True)) if usable else []
         uses = {r: draw(st.sampled_from(ACCESS[resources[r]])) for r in chosen}
         service: dict[str, Any] = {"kind": kind, "path": f"/svc{i}", "uses": uses,
@@ -189,6 +196,8 @@ def manifests(draw: st.DrawFn) -> dict[str, Any]:
             ]  # fmt: skip
             if draw(st.booleans()):
                 service["reserved_concurrency"] = draw(st.integers(1, 5))
+            if draw(st.booleans()):
+                service["provisioned_concurrency"] = 1
         else:
             service["cpu"], service["memory"] = draw(st.sampled_from([(1024, 2048), (512, 1024)]))
         if draw(st.booleans()):
@@ -207,8 +216,10 @@ def manifests(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         overrides: dict[str, Any] = {}
         for name in draw(st.lists(st.sampled_from(sorted(services)), unique=True, max_size=2)):
-            field = "memory" if services[name]["kind"] == "lambda" else "env"
-            overrides[name] = {"memory": 2048} if field == "memory" else {"env": {"LOG_LEVEL": "INFO"}}
+            lambda_ = services[name]["kind"] == "lambda"
+            overrides[name] = (
+                {"memory": 2048, "provisioned_concurrency": 1} if lambda_ else {"env": {"LOG_LEVEL": "INFO"}}
+            )
         environments["prod"] = {"log_retention_days": 30, "services": overrides}
     api: dict[str, Any] = {}
     if draw(st.booleans()):
@@ -219,7 +230,8 @@ def manifests(draw: st.DrawFn) -> dict[str, Any]:
                                 if draw(st.booleans()) else {})}  # fmt: skip
     return {"project": {"name": draw(st.sampled_from(["acme", "shop"])), "region": "eu-west-1"},
             "environments": environments, "api": api, "services": services, "queues": queues, "tables": tables,
-            "buckets": buckets, "databases": databases}  # fmt: skip
+            "buckets": buckets, "databases": databases, "secrets": secrets,
+            **({"network": {"create": True}} if databases else {})}  # fmt: skip
 
 
 @settings(

@@ -102,6 +102,9 @@ reserved_concurrency = 1
 kind = "lambda"
 path = "/broken"
 
+[network]
+create = true
+
 [databases.records]
 """
 
@@ -110,6 +113,7 @@ def make_lab(root: Path, *, throttle: str = "", databases: bool = True) -> Path:
     manifest = LAB_MANIFEST.replace("{throttle}", throttle)
     if not databases:
         manifest = manifest.replace('uses = { records = "read-write" }\n', "").replace("[databases.records]\n", "")
+        manifest = manifest.replace("[network]\ncreate = true\n", "")
     (root / "stratus.toml").write_text(textwrap.dedent(manifest))
     for name, code in (("lab", LAB_HANDLER), ("broken", BROKEN_HANDLER)):
         package = root / "services" / name / name

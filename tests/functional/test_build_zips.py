@@ -3,7 +3,8 @@
 A small workspace (a FastAPI + Mangum service using a workspace library) is built for arm64 and x86_64,
 checked for what it holds, rebuilt byte for byte, and booted: unpacked, on a clean interpreter whose
 ``sys.path`` is the zip and a directory with awslambdaric, driven through the Lambda Runtime API by the
-local cloud's runtime. Every Lambda service of the repository's own stack is booted the same way.
+local cloud's runtime. Every Lambda service of the repository's own stack is booted the same way, with the
+environment its Terraform declares (test_terraform_environment.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import asyncio
 import hashlib
 import io
 import json
-import secrets
 import shutil
 import subprocess
 import textwrap
@@ -279,23 +279,3 @@ def test_the_gateway_zip_is_under_5_mb_without_bytecode():
         pytest.skip("no gateway service in the manifest")
     result = Builder(stack, BuildOptions(bytecode=False)).build("gateway")
     assert result.report.zipped < 5 * MB, f"{result.report.zipped / MB:.2f} MB"
-
-
-def _reference_lambdas() -> list[str]:
-    try:
-        return [name for name, svc in _reference_stack().lambdas() if svc.package == "zip"]
-    except Exception:
-        return []
-
-
-@needs_host
-@pytest.mark.parametrize("service", _reference_lambdas())
-def test_each_reference_service_boots_from_its_zip_and_answers_health(service):
-    stack = _reference_stack()
-    built = Builder(stack, _for_host()).build(service)
-    # what AWS would hand it from Secrets Manager or Terraform; the rest is the manifest's own environment
-    extra = {"TOKEN_SIGNING_SECRET": secrets.token_urlsafe(48)}
-    result = _invoke(stack, built.path, service, http_event(stack, service), extra_env=extra)
-    assert result.function_error is None, result.payload.decode()
-    response = json.loads(result.payload)
-    assert response["statusCode"] == 200, response

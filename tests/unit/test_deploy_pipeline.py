@@ -42,7 +42,7 @@ STANDIN = textwrap.dedent(
         print(f"{{name}}: failing as asked", file=sys.stderr)
         sys.exit(1)
     if name == "terraform" and args[:1] == ["version"]:
-        print(json.dumps({{"terraform_version": os.environ.get("STANDIN_TERRAFORM_VERSION", "1.9.8")}}))
+        print(json.dumps({{"terraform_version": os.environ.get("STANDIN_TERRAFORM_VERSION", "1.13.3")}}))
     elif name == "terraform" and args[:1] == ["output"]:
         print(os.environ["STANDIN_ENDPOINT"], end="")
     elif name == "docker" and args[:1] == ["info"]:
@@ -96,7 +96,7 @@ class AwsStubs:
     def __init__(self) -> None:
         self.clients = {
             name: boto3.client(name, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-            for name in ("sts", "ecr", "apprunner")
+            for name in ("sts", "ecr", "apprunner", "logs")
         }
         self.stubs = {name: Stubber(client) for name, client in self.clients.items()}
         for stub in self.stubs.values():
@@ -140,6 +140,12 @@ class AwsStubs:
             self.stubs["apprunner"].add_response(
                 "describe_service", {"Service": service}, expected_params={"ServiceArn": arn}
             )
+        if statuses and statuses[-1] == "RUNNING":  # then its log groups get the environment's retention
+            for kind in ("application", "service"):
+                group = f"/aws/apprunner/acme-dev-web/0123/{kind}"
+                self.stubs["logs"].add_response(
+                    "put_retention_policy", {}, expected_params={"logGroupName": group, "retentionInDays": 7}
+                )
 
     def assert_done(self) -> None:
         for stub in self.stubs.values():
@@ -270,7 +276,7 @@ def test_a_failing_apply_skips_the_wait_and_the_smoke_test(stack, aws, standins,
 
 def test_every_missing_prerequisite_is_reported_at_once(stack, aws, standins, tmp_path, monkeypatch):
     # GIVEN an old terraform, no docker daemon, no credentials and no rendered Terraform
-    monkeypatch.setenv("STANDIN_TERRAFORM_VERSION", "1.4.6")
+    monkeypatch.setenv("STANDIN_TERRAFORM_VERSION", "1.10.5")
     monkeypatch.setenv("STANDIN_DOCKER_DAEMON", "0")
     aws.stubs["sts"].add_client_error("get_caller_identity", "InvalidClientTokenId", "The security token is invalid")
     (tmp_path / "infra" / "terraform" / "environments" / "dev.tfvars").unlink()
@@ -282,7 +288,7 @@ def test_every_missing_prerequisite_is_reported_at_once(stack, aws, standins, tm
     assert error.exit_code == 2
     lines = error.message.splitlines()
     assert lines[0] == "4 prerequisites are missing for the deploy:"
-    assert "terraform 1.4.6 is too old (>= 1.5 needed): install Terraform >= 1.5" in lines[1]
+    assert "terraform 1.10.5 is too old (>= 1.11 needed): install Terraform >= 1.11" in lines[1]
     assert "dev.tfvars does not exist: render the Terraform for dev with `stratus infra --env dev`" in lines[2]
     assert "no Docker daemon answers" in lines[3] and "start Docker" in lines[3]
     assert "no usable AWS credentials" in lines[4] and "aws configure" in lines[4]

@@ -15,6 +15,8 @@ RESOURCES = {
     "tables": {"users": {"hash_key": "id"}},
     "buckets": {"files": {}},
     "databases": {"records": {}},
+    "secrets": {"signing": {"generate": 64}},
+    "network": {"create": True},
 }
 
 # The expectation, written out independently of stratus.manifest.grants: (kind, access) -> [(sid, actions, resources)].
@@ -83,6 +85,9 @@ EXPECTED = {
     ],
     ("records", "read-write"): [
         ("DatabaseRecords", ["secretsmanager:GetSecretValue"], ["module.postgres_records.secret_arn"]),
+    ],
+    ("signing", "read"): [
+        ("SecretSigning", ["secretsmanager:GetSecretValue"], ["module.secret_signing.secret_arn"]),
     ],
 }  # fmt: skip
 

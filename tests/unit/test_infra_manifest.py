@@ -63,7 +63,7 @@ def test_fifo_dead_letter_queue_names_count_the_fifo_suffix() -> None:
 
 
 def test_rds_identifiers_allow_no_underscore() -> None:
-    out = problems(databases={"game_records": {}})
+    out = problems(databases={"game_records": {}}, network={"create": True})
     assert out == [
         "stratus.toml: databases.game_records: RDS DB identifiers allow only letters, digits and hyphens; "
         "rename without '_'"

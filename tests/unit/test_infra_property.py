@@ -22,6 +22,7 @@ ACCESS = {
     "tables": ["read", "write", "read-write"],
     "buckets": ["read", "write", "read-write"],
     "databases": ["read", "read-write"],
+    "secrets": ["read"],
 }
 PREFIX = {"queues": "q-", "tables": "t_", "buckets": "b-", "databases": "d-"}
 
@@ -50,6 +51,10 @@ def manifests(draw: st.DrawFn) -> dict[str, Any]:
     resources["databases"] = {
         PREFIX["databases"] + n: {} for n in draw(st.lists(st.sampled_from(NAMES), max_size=1, unique=True))
     }
+    resources["secrets"] = {
+        f"k-{n}": draw(st.sampled_from([{"generate": 64}, {"external": True}]))
+        for n in draw(st.lists(st.sampled_from(NAMES), max_size=1, unique=True))
+    }
     names = draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=4, unique=True))
     services = {f"s-{name}": _service(draw, i, name, resources) for i, name in enumerate(names)}
     lambdas = [n for n, s in services.items() if s["kind"] == "lambda"]
@@ -65,8 +70,12 @@ def manifests(draw: st.DrawFn) -> dict[str, Any]:
     environments: dict[str, Any] = {"dev": {"log_retention_days": 7}, "prod": {"log_retention_days": 30}}
     if lambdas and draw(st.booleans()):
         environments["prod"]["services"] = {lambdas[-1]: {"memory": 3008}}
+    if resources["databases"] and draw(st.booleans()):  # their network: Stratus's own VPC, or in prod an existing one
+        subnets = ["subnet-0a1b2c3d4e5f60718", "subnet-0a1b2c3d4e5f60719"]
+        environments["prod"]["network"] = {"vpc_id": "vpc-0a1b2c3d4e5f60718", "subnet_ids": subnets}
+    network = {"network": {"create": True}} if resources["databases"] else {}
     return {"project": {"name": draw(st.sampled_from(["acme", "zeta"]))}, "environments": environments,
-            "api": api, "services": services, **resources}  # fmt: skip
+            "api": api, "services": services, **resources, **network}  # fmt: skip
 
 
 def _service(draw: st.DrawFn, i: int, name: str, resources: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -74,8 +83,8 @@ def _service(draw: st.DrawFn, i: int, name: str, resources: dict[str, dict[str, 
     svc: dict[str, Any] = {"kind": kind, "path": "/" if i == 0 and draw(st.booleans()) else f"/{name}"}
     uses = {}
     for table, entries in resources.items():
-        if table == "databases" and kind != "lambda":
-            continue  # stratus infra connects only Lambda services to databases
+        if table == "databases" and kind == "ecs-express":
+            continue  # an ECS Express service cannot reach a database (validate refuses it)
         for res in entries:
             if draw(st.booleans()):
                 uses[res] = draw(st.sampled_from(ACCESS[table]))

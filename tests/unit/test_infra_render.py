@@ -58,6 +58,7 @@ def test_the_reference_stack_renders_exactly_its_snapshot() -> None:
 def test_the_file_list_has_one_file_per_service_and_resource() -> None:
     files = root_files(reference_files())
     assert sorted(files) == [
+        "alarms.tf",
         "api-gateway.tf",
         "apprunner-web.tf",
         "backend.tf",
@@ -77,6 +78,8 @@ def test_the_file_list_has_one_file_per_service_and_resource() -> None:
         "outputs.tf",
         "postgres-records.tf",
         "s3-uploads.tf",
+        "secret-partner-api-key.tf",
+        "secret-token-signing.tf",
         "sqs-events.tf",
         "sqs-jobs.tf",
         "variables.tf",
@@ -105,6 +108,8 @@ def test_modules_are_the_hand_written_sources_copied() -> None:
 # What each reference service may do, read back from the HCL: (sid, actions, resources).
 EXPECTED_POLICIES: dict[str, tuple[str, str, list[tuple[str, list[str], list[str]]]]] = {
     "gateway": ("lambda-gateway.tf", "lambda_gateway", [
+        ("SecretPartnerApiKey", ["secretsmanager:GetSecretValue"], ["${module.secret_partner-api-key.secret_arn}"]),
+        ("SecretTokenSigning", ["secretsmanager:GetSecretValue"], ["${module.secret_token-signing.secret_arn}"]),
         ("TableSessions", ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem",
                            "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem",
                            "dynamodb:Query", "dynamodb:Scan", "dynamodb:UpdateItem"],
@@ -133,6 +138,7 @@ EXPECTED_POLICIES: dict[str, tuple[str, str, list[tuple[str, list[str], list[str
     "web": ("apprunner-web.tf", "apprunner_web", [
         ("BucketUploads", ["s3:ListBucket"], ["${module.s3_uploads.bucket_arn}"]),
         ("BucketUploadsObjects", ["s3:GetObject"], ["${module.s3_uploads.bucket_arn}/*"]),
+        ("DatabaseRecords", ["secretsmanager:GetSecretValue"], ["${module.postgres_records.secret_arn}"]),
     ]),
     "admin": ("ecs-express-admin.tf", "ecs_admin", [
         ("TableJobRecords", ["dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable",
@@ -281,11 +287,18 @@ def test_an_environment_cannot_change_what_one_configuration_shares() -> None:
         stacks_from(raw, REFERENCE)
 
 
-def test_a_container_service_cannot_use_a_database() -> None:
+def test_an_ecs_express_service_cannot_use_a_database() -> None:
     raw = reference_raw()
-    raw["services"]["web"]["uses"]["records"] = "read"
-    with pytest.raises(ManifestError, match=r"services\.web\.uses\.records: stratus infra connects only Lambda"):
+    raw["services"]["admin"]["uses"]["records"] = "read"
+    with pytest.raises(ManifestError, match=r"services\.admin\.uses\.records: an ECS Express service"):
         stacks_from(raw, REFERENCE)
+
+
+def test_an_app_runner_service_reaches_its_database_through_a_vpc_connector() -> None:
+    web = module_block(reference_files()["apprunner-web.tf"], "apprunner_web")
+    assert (web["vpc_id"], web["subnet_ids"]) == ("${local.vpc_id}", "${local.subnet_ids}")
+    database = module_block(reference_files()["postgres-records.tf"], "postgres_records")
+    assert database["client_security_group_ids"]["web"] == "${module.apprunner_web.security_group_id}"
 
 
 # --------------------------------------------------------------------------------------------------- routing

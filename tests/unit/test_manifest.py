@@ -123,8 +123,8 @@ def test_every_problem_is_reported_at_once_with_table_and_field(tmp_path: Path) 
         "unable to parse string as an integer",
         "stratus.toml: services.Worker: service names must be lowercase letters, digits and single hyphens",
         "stratus.toml: services.Worker.path: '/' is already routed to service 'api'",
-        "stratus.toml: services.Worker.uses.ghosts: no queue, table, bucket or database named 'ghosts' is declared "
-        "(declared: none)",
+        "stratus.toml: services.Worker.uses.ghosts: no queue, table, bucket, database or secret named 'ghosts' is "
+        "declared (declared: none)",
         "stratus.toml: services.web.memory: App Runner allows memory 2048, 3072, 4096 MB with cpu 1024 (got 1024)",
     ]
     for line in expected:

@@ -38,8 +38,8 @@ def test_an_environment_may_not_move_a_service(tmp_path: Path) -> None:
     )
     assert got == [
         "stratus.toml: environments.prod.services.gateway.path: cannot differ between environments: one Terraform "
-        "configuration serves them all, so only memory, timeout, reserved_concurrency, arch, env of a lambda service "
-        "may (set services.gateway.path for every environment)"
+        "configuration serves them all, so only memory, timeout, reserved_concurrency, provisioned_concurrency, arch, "
+        "env of a lambda service may (set services.gateway.path for every environment)"
     ]
 
 
@@ -59,21 +59,100 @@ def test_an_environment_may_not_change_what_a_container_shares(tmp_path: Path) -
     assert "cpu, memory, scaling, health, env of a apprunner service" in got[0]
 
 
-def test_a_container_cannot_use_a_database(tmp_path: Path) -> None:
-    got = problems(
-        tmp_path,
-        """
+def test_an_ecs_express_service_cannot_use_a_database(tmp_path: Path) -> None:
+    got = problems(tmp_path, """
         [services.web]
         kind = "ecs-express"
         path = "/web"
         uses = { records = "read" }
 
+        [network]
+        create = true
+
         [databases.records]
-    """,
-    )
+    """)  # fmt: skip
     assert got == [
-        "stratus.toml: services.web.uses.records: stratus infra connects only Lambda services to databases (a "
-        "container would need a VPC connector); use the database from a Lambda service"
+        "stratus.toml: services.web.uses.records: an ECS Express service in private subnets gets an internal load "
+        "balancer, which the HTTP API cannot reach; use the database from a Lambda or an App Runner service "
+        '(kind = "apprunner", which reaches the VPC through a connector)'
+    ]
+
+
+def test_a_database_needs_a_network_in_every_environment(tmp_path: Path) -> None:
+    got = problems(tmp_path, """
+        [environments.prod.network]
+        vpc_id = "vpc-0a1b2c3d4e5f60718"
+        subnet_ids = ["subnet-0a1b2c3d4e5f60718", "subnet-0f1e2d3c4b5a69788"]
+
+        [databases.records]
+    """)  # fmt: skip
+    assert got == [
+        "stratus.toml: databases.records: a database needs a network, and environment dev has none: declare "
+        "[network] create = true (Stratus creates a private VPC), or vpc_id and subnet_ids of an existing one (or "
+        "per environment: [environments.<env>.network])"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("network", "message"),
+    [
+        ('create = true\nvpc_id = "vpc-0a1b2c3d4e5f6071"', "say how to get the VPC"),
+        ("", "say how to get the VPC"),
+        ('vpc_id = "vpc-0a1b2c3d4e5f6071"\nsubnet_ids = ["subnet-0a1b2c3d4e5f6071"]', "at least two private subnets"),
+        ('create = true\ncidr = "10.0.0.0/8"', "must be an IPv4 CIDR block from /16 to /24"),
+        ('vpc_id = "vpc-0a1b2c3d4e5f6071"\nsubnet_ids = ["sub-1", "sub-2"]', "must be a subnet id"),
+    ],
+)
+def test_a_network_says_clearly_how_to_get_the_vpc(tmp_path: Path, network: str, message: str) -> None:
+    got = problems(tmp_path, f"[network]\n{network}\n")
+    assert any(p.startswith("stratus.toml: network") and message in p for p in got), got
+
+
+@pytest.mark.parametrize(
+    ("secret", "message"),
+    [
+        ("", "give the secret one way to get a value"),
+        ("generate = 64\nexternal = true", "give the secret one way to get a value"),
+        ("generate = 8", "must be 32–4096 characters"),
+    ],
+)
+def test_a_secret_needs_one_way_to_get_its_value(tmp_path: Path, secret: str, message: str) -> None:
+    got = problems(tmp_path, f"[secrets.api-key]\n{secret}\n")
+    assert any(p.startswith("stratus.toml: secrets.api-key") and message in p for p in got), got
+
+
+def test_a_service_cannot_use_an_undeclared_secret(tmp_path: Path) -> None:
+    got = problems(tmp_path, """
+        [services.worker]
+        kind = "lambda"
+        path = "/worker"
+        uses = { token-signing = "read" }
+    """)  # fmt: skip
+    assert got == [
+        "stratus.toml: services.worker.uses.token-signing: no queue, table, bucket, database or secret named "
+        "'token-signing' is declared (declared: none)"
+    ]
+
+
+def test_provisioned_concurrency_cannot_exceed_reserved(tmp_path: Path) -> None:
+    got = problems(tmp_path, """
+        [services.worker]
+        kind = "lambda"
+        path = "/worker"
+        reserved_concurrency = 2
+        provisioned_concurrency = 3
+    """)  # fmt: skip
+    assert got == [
+        "stratus.toml: services.worker.provisioned_concurrency: 3 is more than the service's reserved_concurrency "
+        "(2): AWS refuses provisioned concurrency beyond it"
+    ]
+
+
+def test_a_bucket_cannot_take_the_name_of_the_artifacts_bucket(tmp_path: Path) -> None:
+    got = problems(tmp_path, "[buckets.lambda-artifacts]\n")
+    assert got == [
+        "stratus.toml: buckets.lambda-artifacts: its bucket would be named 'acme-dev-lambda-artifacts', as is one of "
+        "[project] (the bucket stratus deploy uploads zips to); rename one of them"
     ]
 
 

@@ -4,6 +4,9 @@ Services depend on this library, never on the ``stratus`` toolkit. The names bel
 first use, so a Lambda that only needs, say, :func:`client` and :func:`queue_url` (an SQS consumer)
 does not pay for importing FastAPI on its cold start.
 
+:mod:`stratus_common.secrets` reads the manifest's ``[secrets.NAME]`` (cached, rotation-aware) and
+:mod:`stratus_common.database` gives a database's URL with its credentials from Secrets Manager.
+
 The identity modules are imported by name: :mod:`stratus_common.tokens` (access tokens: signing keys,
 issue, verify), :mod:`stratus_common.sessions` (the sessions table), :mod:`stratus_common.bearer` (the
 ``Authorization: Bearer`` header), :mod:`stratus_common.apikeys` (API keys), and
@@ -19,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from stratus_common.app import ReadinessCheck, add_readiness_check, create_app
     from stratus_common.aws import client, reset_clients, resource
+    from stratus_common.database import database_url
     from stratus_common.environment import ConfigurationError
     from stratus_common.errors import (
         ApiError,
@@ -34,10 +38,10 @@ if TYPE_CHECKING:
     )
     from stratus_common.lambda_handler import BasePathMiddleware, make_handler
     from stratus_common.logging import get_logger
+    from stratus_common.secrets import get_secret
     from stratus_common.settings import (
         ServiceSettings,
         bucket_name,
-        database_url,
         dlq_url,
         get_settings,
         queue_url,
@@ -65,6 +69,7 @@ __all__ = [
     "dlq_url",
     "error_body",
     "get_logger",
+    "get_secret",
     "get_settings",
     "install_error_handlers",
     "make_handler",
@@ -77,6 +82,7 @@ __all__ = [
 _MODULES = {
     "app": ("ReadinessCheck", "add_readiness_check", "create_app"),
     "aws": ("client", "reset_clients", "resource"),
+    "database": ("database_url",),
     "environment": ("ConfigurationError",),
     "errors": (
         "ApiError",
@@ -92,10 +98,10 @@ _MODULES = {
     ),
     "lambda_handler": ("BasePathMiddleware", "make_handler"),
     "logging": ("get_logger",),
+    "secrets": ("get_secret",),
     "settings": (
         "ServiceSettings",
         "bucket_name",
-        "database_url",
         "dlq_url",
         "get_settings",
         "queue_url",

@@ -18,9 +18,12 @@ Resources, for a resource *name* as written in ``stratus.toml`` (upper-cased, ``
 - ``dlq_url("jobs")``: ``JOBS_DLQ_URL``
 - ``table_name("users")``: ``USERS_TABLE_NAME``
 - ``bucket_name("storage")``: ``STORAGE_BUCKET_NAME``
-- ``database_url("records")``: ``RECORDS_DATABASE_URL``
+- ``database_url("records")``: ``RECORDS_DATABASE_URL`` with the credentials of ``RECORDS_DATABASE_SECRET_ARN``
+  put in (the module-level function is :func:`stratus_common.database.database_url`; the method
+  :meth:`ServiceSettings.database_url` gives the variable as it is, without a password in AWS)
 
 A missing or empty variable raises :class:`ConfigurationError`; a lookup never returns ``None``.
+Declared secrets (``[secrets.NAME]``) are read with :mod:`stratus_common.secrets`.
 """
 
 from __future__ import annotations
@@ -179,7 +182,8 @@ class ServiceSettings(BaseSettings):
         return self._lookup("bucket", name)
 
     def database_url(self, name: str) -> str:
-        """Return the connection URL of database *name* (``<NAME>_DATABASE_URL``)."""
+        """Return ``<NAME>_DATABASE_URL`` as it is: in AWS it has no password, so connect with the module-level
+        :func:`database_url` (:func:`stratus_common.database.database_url`), which adds the credentials."""
         return self._lookup("database", name)
 
 
@@ -212,6 +216,8 @@ def bucket_name(name: str) -> str:
     return get_settings().bucket_name(name)
 
 
-def database_url(name: str) -> str:
-    """Return the URL of database *name*; see :meth:`ServiceSettings.database_url`."""
-    return get_settings().database_url(name)
+def database_url(name: str, *, refresh: bool = False) -> str:
+    """Return the URL of database *name* with its credentials; see :func:`stratus_common.database.database_url`."""
+    from stratus_common.database import database_url as with_credentials
+
+    return with_credentials(name, refresh=refresh)

@@ -9,9 +9,8 @@
 - HMAC needs no ``cryptography``: PyJWT verifies HS256 with the standard library. ``cryptography``
   would take the gateway's Lambda zip from ~4.6 MB to ~9 MB (the target is < 5 MB) and add ~25 ms
   to the authorizer's cold start.
-- The cost: whoever can verify can sign. Only two functions hold the secret (the idp and the
-  gateway), it comes from Secrets Manager, and rotation is supported (``TOKEN_SIGNING_SECRET_PREVIOUS``
-  and the ``kid`` header).
+- The cost: whoever can verify can sign. Only two services hold the secret (the idp and the
+  gateway), it comes from Secrets Manager, and rotation is supported (``AWSPREVIOUS`` and the ``kid`` header).
 
 Claims: ``iss``, ``aud``, ``sub`` (user id, or the client id), ``sid`` (the session), ``jti``, ``iat``,
 ``nbf``, ``exp``, ``kind`` (``user``/``client``), ``scope``, and ``preferred_username`` or ``client_id``.
@@ -23,39 +22,48 @@ header ``typ`` other than ``at+jwt``, an unknown ``kid``, a missing ``exp``/``nb
 issuer or audience. It does not check whether the session is revoked: that is
 :meth:`stratus_common.sessions.SessionStore.active` (a DynamoDB read).
 
-Where the secret comes from, first match wins:
+Where the key comes from, first match wins:
 
-1. ``TOKEN_SIGNING_SECRET`` (at least :data:`MIN_SECRET_LENGTH` characters; checked at start-up), and
-   optionally ``TOKEN_SIGNING_SECRET_PREVIOUS``, still accepted for verification during a rotation;
-2. ``TOKEN_SIGNING_SECRET_ID``: a Secrets Manager secret (name or ARN) read on first use; its value is
-   the secret, or JSON ``{"current": "...", "previous": "..."}``;
-3. in the local cloud only (:func:`stratus_common.environment.in_local_cloud`): a random secret that the
-   first service to need it creates in the local cloud's Secrets Manager, as
-   ``<project>-<env>-token-signing-secret``; the idp and the gateway then share it.
+1. ``TOKEN_SIGNING_SECRET`` (at least :data:`MIN_SECRET_LENGTH` characters; checked at start-up), and optionally
+   ``TOKEN_SIGNING_SECRET_PREVIOUS``, still accepted for verification: explicit values, for tests and for whoever
+   injects the key themselves. Read once per process.
+2. ``TOKEN_SIGNING_SECRET_ARN``: the manifest's ``[secrets.token-signing]``, listed in the service's ``uses``
+   (``uses = { token-signing = "read" }``), in AWS and in the local cloud alike. Read on first use, not at
+   start-up, through :mod:`stratus_common.secrets`: the key is the secret's ``AWSCURRENT`` value; its
+   ``AWSPREVIOUS`` value (after a rotation) is still accepted for verification, so tokens signed before a rotation
+   stay valid until the next one. Both are re-read after the secrets' TTL (``STRATUS_SECRETS_MAX_AGE``, 300 s), so
+   a running function sees a rotation within it; and a token whose ``kid`` matches neither key (the idp already
+   signs with the new key, this function's cache predates the rotation) makes the verifier re-read the secret
+   once before refusing, at most once per :data:`REFETCH_INTERVAL` seconds per process, so a flood of forged
+   ``kid`` values cannot hammer Secrets Manager. A value shorter than :data:`MIN_SECRET_LENGTH` is refused on
+   first use (:class:`~stratus_common.environment.ConfigurationError` naming the variable, never the value); a
+   weak ``AWSPREVIOUS`` is dropped with a warning.
 
-Otherwise start-up fails with :class:`~stratus_common.environment.ConfigurationError`.
+Otherwise start-up (:func:`check_configuration`, run when the idp and the gateway are imported) fails with
+:class:`~stratus_common.environment.ConfigurationError`: declare ``[secrets.token-signing]`` and add it to the
+service's ``uses``. Rotate with ``aws secretsmanager put-secret-value --secret-id <arn> --secret-string "$(openssl
+rand -base64 48)"``: ``AWSCURRENT`` moves to the new value, the old one becomes ``AWSPREVIOUS``.
 
 Issuer and audience: ``TOKEN_ISSUER`` / ``TOKEN_AUDIENCE``, by default ``urn:stratus:<project>:<env>:idp``
 and ``urn:stratus:<project>:<env>:api``, so that the idp and the gateway agree without configuration.
 
-This module imports only the light part of the standard library: PyJWT, boto3 and uuid are imported on first
-use, so importing it stays cheap for the gateway's authorizer.
+This module imports only the light part of the standard library: PyJWT, boto3, uuid and
+:mod:`stratus_common.secrets` are imported on first use, so importing it stays cheap for the gateway's authorizer.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
+import logging
 import os
-import secrets
+import re
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from stratus_common.environment import ConfigurationError, environment, in_local_cloud, project
+from stratus_common.environment import ConfigurationError, environment, project
 
 __all__ = [
     "ALGORITHM",
@@ -63,9 +71,11 @@ __all__ = [
     "MAX_TOKEN_LENGTH",
     "MIN_SECRET_LENGTH",
     "PREVIOUS_SECRET_ENV",
+    "REFETCH_INTERVAL",
     "REQUIRED_CLAIMS",
+    "SECRET_ARN_ENV",
     "SECRET_ENV",
-    "SECRET_ID_ENV",
+    "SECRET_NAME",
     "TOKEN_TYPE",
     "InvalidToken",
     "SigningKeys",
@@ -76,7 +86,6 @@ __all__ = [
     "issuer",
     "key_id",
     "load_keys",
-    "local_secret_name",
     "reset_keys",
     "verify_access_token",
 ]
@@ -90,7 +99,13 @@ MAX_TOKEN_LENGTH = 8192
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "sid", "jti", "iat", "nbf", "exp")
 SECRET_ENV = "TOKEN_SIGNING_SECRET"  # noqa: S105 - a variable name
 PREVIOUS_SECRET_ENV = "TOKEN_SIGNING_SECRET_PREVIOUS"  # noqa: S105 - a variable name
-SECRET_ID_ENV = "TOKEN_SIGNING_SECRET_ID"  # noqa: S105 - a variable name
+SECRET_NAME = "token-signing"  # noqa: S105 - the manifest's [secrets.token-signing]
+SECRET_ARN_ENV = "TOKEN_SIGNING_SECRET_ARN"  # noqa: S105 - a variable name: secrets.secret_env_var(SECRET_NAME)
+REFETCH_INTERVAL = 10.0
+"""Seconds between two re-reads of the secret caused by an unknown ``kid`` (per process)."""
+_LEGACY_SECRET_ID_ENV = "TOKEN_SIGNING_SECRET_ID"  # noqa: S105 - no longer read; named in the start-up error
+_KID = re.compile(r"[0-9a-f]{16}")  # what key_id() gives: anything else cannot be a key of ours
+logger = logging.getLogger("stratus_common.tokens")
 _EXAMPLE_SECRETS = frozenset({"your-very-secure-secret-at-least-32-characters-long"})  # the seeds' placeholder
 
 
@@ -153,96 +168,114 @@ def _keys(current: str, previous: str | None, source: str) -> SigningKeys:
     return SigningKeys(current_kid=key_id(secret), keys=keys)
 
 
-def _secretsmanager() -> Any:
-    """The Secrets Manager client (boto3 is imported now); short timeouts: it is read on a request's path."""
-    from stratus_common.aws import FAST_CONFIG, client
-
-    return client("secretsmanager", config=FAST_CONFIG)
-
-
-def _from_secrets_manager(secret_id: str) -> SigningKeys:
-    value = _secretsmanager().get_secret_value(SecretId=secret_id)["SecretString"]
-    try:
-        parsed: Any = json.loads(value)
-    except ValueError:
-        parsed = value
-    if isinstance(parsed, dict):
-        current = parsed.get("current")
-        if not isinstance(current, str):
-            raise ConfigurationError(f'{SECRET_ID_ENV}: the secret\'s JSON needs a "current" string')
-        previous = parsed.get("previous")
-        return _keys(current, previous if isinstance(previous, str) else None, f"secret {SECRET_ID_ENV}")
-    return _keys(str(value), None, f"secret {SECRET_ID_ENV}")
+def _from_secret(current: str, previous: str | None) -> SigningKeys:
+    """The keys of ``TOKEN_SIGNING_SECRET_ARN``'s two versions; a weak previous one is dropped, not fatal."""
+    if previous is not None:
+        try:
+            _validated(previous, f"the secret in {SECRET_ARN_ENV} (AWSPREVIOUS)")
+        except ConfigurationError as exc:
+            logger.warning("token signing: ignoring the previous key: %s", exc)
+            previous = None
+    return _keys(current, previous, f"the secret in {SECRET_ARN_ENV} (AWSCURRENT)")
 
 
-def local_secret_name(environ: Mapping[str, str] | None = None) -> str:
-    """The name of the generated secret in the local cloud's Secrets Manager."""
-    return f"{project(environ)}-{environment(environ)}-token-signing-secret"
+def _secret_values(environ: Mapping[str, str], *, refresh: bool) -> tuple[str, str | None]:
+    from stratus_common import secrets
 
-
-def _local_generated(environ: Mapping[str, str]) -> SigningKeys:
-    sm = _secretsmanager()
-    name = local_secret_name(environ)
-    try:
-        value = sm.get_secret_value(SecretId=name)["SecretString"]
-    except sm.exceptions.ResourceNotFoundException:
-        with contextlib.suppress(sm.exceptions.ResourceExistsException):  # another service was first: use theirs
-            sm.create_secret(Name=name, SecretString=secrets.token_urlsafe(48))
-        value = sm.get_secret_value(SecretId=name)["SecretString"]
-    return _keys(value, None, f"the local cloud's secret {name}")
+    arn = environ.get(SECRET_ARN_ENV, "").strip()
+    current = secrets.read_secret(arn, refresh=refresh, label=SECRET_ARN_ENV)
+    previous = secrets.read_secret(arn, stage=secrets.PREVIOUS, refresh=refresh, label=SECRET_ARN_ENV)
+    if current is None:  # cannot happen: a missing AWSCURRENT raises
+        raise secrets.SecretUnavailable(f"the secret in {SECRET_ARN_ENV} has no AWSCURRENT version")
+    return current, previous
 
 
 def check_configuration(environ: Mapping[str, str] | None = None) -> None:
-    """The start-up check: raise :class:`ConfigurationError` unless a secret source is usable.
+    """The start-up check: raise :class:`ConfigurationError` unless a key source is usable.
 
-    Needs no network: a ``TOKEN_SIGNING_SECRET`` is checked (length), a ``TOKEN_SIGNING_SECRET_ID`` or
-    the local cloud is accepted as a source and read on first use.
+    Needs no network: a ``TOKEN_SIGNING_SECRET`` is checked (length), a ``TOKEN_SIGNING_SECRET_ARN`` is accepted
+    as a source and read on first use.
     """
     environ = os.environ if environ is None else environ
     current = environ.get(SECRET_ENV)
     if current:
         _keys(current, environ.get(PREVIOUS_SECRET_ENV) or None, SECRET_ENV)
         return
-    if environ.get(SECRET_ID_ENV, "").strip() or in_local_cloud(environ):
+    if environ.get(SECRET_ARN_ENV, "").strip():
         return
+    legacy = (
+        f" ({_LEGACY_SECRET_ID_ENV} is no longer read: the secret is declared in the manifest)"
+        if environ.get(_LEGACY_SECRET_ID_ENV, "").strip()
+        else ""
+    )
     raise ConfigurationError(
-        f"{SECRET_ENV} is not set: give the token signing secret (at least {MIN_SECRET_LENGTH} characters; "
-        f"in AWS from Secrets Manager, or name the secret in {SECRET_ID_ENV}). "
-        "Only the local cloud (stratus dev) generates one."
+        f"{SECRET_ARN_ENV} is not set, so this service has no token signing key: declare [secrets.{SECRET_NAME}] "
+        f'in stratus.toml and add it to the `uses` of the service (uses = {{ {SECRET_NAME} = "read" }}); '
+        f"or give the key itself in {SECRET_ENV} (at least {MIN_SECRET_LENGTH} characters){legacy}"
     )
 
 
-def load_keys(environ: Mapping[str, str] | None = None) -> SigningKeys:
-    """Read the signing keys from their source (see the module's docstring)."""
+def load_keys(environ: Mapping[str, str] | None = None, *, refresh: bool = False) -> SigningKeys:
+    """Read the signing keys from their source (see the module's docstring); *refresh* re-reads the secret now."""
     environ = os.environ if environ is None else environ
     check_configuration(environ)
     current = environ.get(SECRET_ENV)
     if current:
         return _keys(current, environ.get(PREVIOUS_SECRET_ENV) or None, SECRET_ENV)
-    secret_id = environ.get(SECRET_ID_ENV, "").strip()
-    if secret_id:
-        return _from_secrets_manager(secret_id)
-    return _local_generated(environ)
+    return _from_secret(*_secret_values(environ, refresh=refresh))
 
 
 _lock = threading.Lock()
 _cached: SigningKeys | None = None
+_cached_from: tuple[str, str | None] | None = None  # the secret's values _cached was made from (source 2)
+_last_refetch: float | None = None
 
 
-def get_keys() -> SigningKeys:
-    """The process's signing keys, loaded once."""
-    global _cached
+def get_keys(*, refresh: bool = False) -> SigningKeys:
+    """The process's signing keys: ``TOKEN_SIGNING_SECRET`` read once, or the secret's, re-read after its TTL.
+
+    *refresh* re-reads the secret now (what an unknown ``kid`` does, at most once per :data:`REFETCH_INTERVAL`).
+    """
+    global _cached, _cached_from
+    environ = os.environ
+    if environ.get(SECRET_ENV):
+        with _lock:
+            if _cached is None or _cached_from is not None:
+                _cached, _cached_from = load_keys(environ), None
+            return _cached
+    check_configuration(environ)
+    values = _secret_values(environ, refresh=refresh)  # cached by stratus_common.secrets for its TTL
     with _lock:
-        if _cached is None:
-            _cached = load_keys()
+        if _cached is None or _cached_from != values:  # the first read, or a rotation: hash the new keys once
+            _cached, _cached_from = _from_secret(*values), values
         return _cached
 
 
-def reset_keys() -> None:
-    """Forget the loaded keys (tests that change the environment call this)."""
-    global _cached
+def _refetched_keys() -> SigningKeys | None:
+    """The keys re-read from the secret, or ``None`` if they cannot change or were re-read less than
+    :data:`REFETCH_INTERVAL` seconds ago."""
+    global _last_refetch
+    if os.environ.get(SECRET_ENV) or not os.environ.get(SECRET_ARN_ENV, "").strip():
+        return None  # explicit values: nothing newer to read
+    from stratus_common import secrets
+
     with _lock:
-        _cached = None
+        now = secrets.clock()
+        if _last_refetch is not None and now - _last_refetch < REFETCH_INTERVAL:
+            return None
+        _last_refetch = now
+    logger.info("token signing: a token names an unknown key; re-reading %s", SECRET_ARN_ENV)
+    return get_keys(refresh=True)
+
+
+def reset_keys() -> None:
+    """Forget the loaded keys and the cached secret values (tests that change the environment call this)."""
+    global _cached, _cached_from, _last_refetch
+    from stratus_common import secrets
+
+    with _lock:
+        _cached, _cached_from, _last_refetch = None, None, None
+    secrets.clear_cache()
 
 
 def issue_access_token(
@@ -283,6 +316,19 @@ def issue_access_token(
     return jwt.encode(claims, keys.current, algorithm=ALGORITHM, headers={"typ": TOKEN_TYPE, "kid": keys.current_kid})
 
 
+def _key_for(kid: object, keys: SigningKeys, *, refetch: bool) -> bytes:
+    """The key a token's ``kid`` names; an unknown one re-reads the secret first (rotation), if *refetch*."""
+    if not isinstance(kid, str):
+        raise InvalidToken("unknown signing key")
+    secret = keys.keys.get(kid)
+    if secret is None and refetch and _KID.fullmatch(kid):
+        refetched = _refetched_keys()  # signed with a key newer than ours? At most once per REFETCH_INTERVAL
+        secret = refetched.keys.get(kid) if refetched is not None else None
+    if secret is None:
+        raise InvalidToken("unknown signing key")
+    return secret
+
+
 def verify_access_token(
     token: str,
     *,
@@ -295,10 +341,12 @@ def verify_access_token(
     Checks the signature (HS256 only, by ``kid``), the ``typ``, every claim of :data:`REQUIRED_CLAIMS`,
     the validity period, the issuer and the audience (by default :func:`issuer` and :func:`audience`).
     Does NOT check whether the session is revoked: the caller does (a DynamoDB read).
+
+    Without *keys*, the process's (:func:`get_keys`); a ``kid`` they do not know makes them re-read the secret
+    once (see the module's docstring) before the token is refused.
     """
     import jwt
 
-    keys = keys or get_keys()
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise InvalidToken("malformed token")
     try:
@@ -309,10 +357,7 @@ def verify_access_token(
         raise InvalidToken("unsupported algorithm")
     if header.get("typ") != TOKEN_TYPE:
         raise InvalidToken("not an access token")
-    kid = header.get("kid")
-    secret = keys.keys.get(kid) if isinstance(kid, str) else None
-    if secret is None:
-        raise InvalidToken("unknown signing key")
+    secret = _key_for(header.get("kid"), keys or get_keys(), refetch=keys is None)
     try:
         claims: dict[str, Any] = jwt.decode(
             token,

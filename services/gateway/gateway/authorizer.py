@@ -31,10 +31,11 @@ The context reaches the integration as ``requestContext.authorizer.lambda``:
   ``scopes``, ``authMode`` = ``"api_key"``;
 - plus ``rateLimit`` ``{"limit", "remaining", "reset"}`` when the route has a rate-limit policy.
 
-A DynamoDB failure raises (API Gateway answers 500), it never allows.
+A DynamoDB or Secrets Manager failure raises (API Gateway answers 500), it never allows.
 
 **Environment**: ``STRATUS_ROUTE_AUTH`` (required), ``API_KEYS_TABLE_NAME`` (API-key routes),
-``SESSIONS_TABLE_NAME`` and the token signing secret (token routes; see :mod:`stratus_common.tokens`),
+``SESSIONS_TABLE_NAME`` and the token signing key (token routes: ``TOKEN_SIGNING_SECRET_ARN``, from the manifest's
+``[secrets.token-signing]``, read on the first token and re-read after its TTL; see :mod:`stratus_common.tokens`),
 ``STRATUS_RATE_LIMITS`` + ``RATE_LIMITS_TABLE_NAME`` (optional rate limits), ``TOKEN_ISSUER`` /
 ``TOKEN_AUDIENCE`` (optional), and the usual ``AWS_REGION`` / ``AWS_ENDPOINT_URL``.
 
@@ -286,5 +287,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return result.response()
 
 
-if os.environ.get(tokens.SECRET_ENV):  # the start-up check: a configured secret must be usable
+# The start-up check: an explicit key must be usable. A TOKEN_SIGNING_SECRET_ARN is read on the first token route
+# (API-key routes never need it), so the import makes no network call.
+if os.environ.get(tokens.SECRET_ENV):
     tokens.check_configuration()

@@ -14,7 +14,8 @@ Variables (all optional unless said otherwise):
 - ``STRATUS_RATE_LIMIT``: JSON ``{"requests": N, "period": seconds}``, the policy of the gateway's own
   routes (its manifest ``rate_limit``); default :data:`DEFAULT_RATE_LIMIT`.
 
-The token variables (``TOKEN_SIGNING_SECRET*``, ``TOKEN_ISSUER``, ``TOKEN_AUDIENCE``) are read by
+The token variables (``TOKEN_SIGNING_SECRET_ARN`` or ``TOKEN_SIGNING_SECRET*``, ``TOKEN_ISSUER``,
+``TOKEN_AUDIENCE``) are read by
 :mod:`stratus_common.tokens`, the environment's name and the local cloud's detection by
 :mod:`stratus_common.environment`. A bad variable raises
 :class:`stratus_common.environment.ConfigurationError`.

@@ -35,6 +35,7 @@ from stratus_common.environment import ConfigurationError
 from stratus_common.errors import ApiError, NotFound, Unauthorized, error_body
 from stratus_common.lambda_handler import make_handler
 from stratus_common.logging import get_logger
+from stratus_common.secrets import SecretUnavailable
 from stratus_common.sessions import Session, SessionStore
 from stratus_common.settings import table_name
 
@@ -75,7 +76,8 @@ def reset() -> None:
     http_client.cache_clear()
 
 
-# The start-up checks: refuse to start with a missing token secret or a bad upstream or rate-limit variable.
+# The start-up checks: refuse to start without a token key source or with a bad upstream or rate-limit variable.
+# No network: a TOKEN_SIGNING_SECRET_ARN is read on the first token, so /health never waits for Secrets Manager.
 tokens.check_configuration()
 upstreams()
 own_policy()
@@ -202,8 +204,8 @@ def _principal(request: Request) -> str:
     if token is not None:
         try:
             claims = tokens.verify_access_token(token)  # signature and claims only: no extra DynamoDB call
-        except (tokens.InvalidToken, ConfigurationError):
-            pass
+        except (tokens.InvalidToken, ConfigurationError, SecretUnavailable):
+            pass  # no usable token (or no key right now): count the request against the IP
         else:
             if claims.get("kind") == "client":
                 return f"client:{claims.get('client_id')}"

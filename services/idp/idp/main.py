@@ -20,7 +20,8 @@ clients parse); the other endpoints answer the stack's ``{"error": {"code", "mes
 over :data:`MAX_BODY_BYTES` is refused with 413, a wrong Content-Type with 415.
 
 Settings: ``ACCESS_TOKEN_TTL`` (seconds, default 900), ``SESSION_TTL`` (a login's refresh lifetime, default
-30 days), ``IDP_REGISTRATION`` (``open``/``closed``), the token secret (:mod:`stratus_common.tokens`), and the tables
+30 days), ``IDP_REGISTRATION`` (``open``/``closed``), the token signing key (``TOKEN_SIGNING_SECRET_ARN``, the
+manifest's ``[secrets.token-signing]``: :mod:`stratus_common.tokens`), and the tables
 ``ACCOUNTS_TABLE_NAME``, ``SESSIONS_TABLE_NAME``, ``REFRESH_TOKENS_TABLE_NAME``.
 """
 
@@ -75,7 +76,8 @@ def _seconds(variable: str, default: int, low: int, high: int) -> int:
     return value
 
 
-tokens.check_configuration()  # start-up: refuse to start without a usable token signing secret
+# Start-up: refuse to start without a token key source. No network: TOKEN_SIGNING_SECRET_ARN is read on first use.
+tokens.check_configuration()
 ACCESS_TOKEN_TTL = _seconds("ACCESS_TOKEN_TTL", 900, 60, 3600)
 SESSION_TTL = _seconds("SESSION_TTL", 30 * 24 * 3600, 3600, 90 * 24 * 3600)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sys
 
+from rich.markup import escape
+
 # Each module registers its commands: new, add, init; validate, dev, events, trigger; invoke; apikey; infra;
 # build, image; deploy, test, logs.
 from stratus.cli import apikeys, build, deploy, infra, invoke, local, scaffold  # noqa: F401
@@ -21,14 +23,14 @@ def main() -> None:
     try:
         app()
     except ManifestError as exc:
-        for problem in exc.problems:
-            console.print(f"[red]error[/] {problem.render(exc.file)}", soft_wrap=True)
-        console.print(f"[dim]hint: {exc.hint}[/]")
+        for problem in exc.problems:  # the texts name tables ([network]): not rich markup
+            console.print(f"[red]error[/] {escape(problem.render(exc.file))}", soft_wrap=True)
+        console.print(f"[dim]hint: {escape(exc.hint or '')}[/]")
         sys.exit(exc.exit_code)
     except StratusError as exc:
-        console.print(f"[red]error[/] {exc.message}", soft_wrap=True)
+        console.print(f"[red]error[/] {escape(exc.message)}", soft_wrap=True)
         if exc.hint:
-            console.print(f"[dim]hint: {exc.hint}[/]")
+            console.print(f"[dim]hint: {escape(exc.hint)}[/]")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)

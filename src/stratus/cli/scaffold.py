@@ -15,7 +15,7 @@ new_app = typer.Typer(
     help="Create a service: its code, tests, Dockerfile, manifest entry and Terraform.", no_args_is_help=True
 )
 add_app = typer.Typer(
-    help="Declare a queue, table, bucket or database and grant it to a service.", no_args_is_help=True
+    help="Declare a queue, table, bucket, database or secret and grant it to a service.", no_args_is_help=True
 )
 app.add_typer(new_app, name="new", rich_help_panel=PROJECT)
 app.add_typer(add_app, name="add", rich_help_panel=PROJECT)
@@ -30,7 +30,8 @@ ToOption = Annotated[str | None, typer.Option("--to", help="The service that use
 AccessOption = Annotated[
     str | None,
     typer.Option("--access", help="queue: send|receive|send-receive; table, bucket: read|write|read-write; "
-                 "database: read|read-write (default: send for a queue, read-write otherwise)."),
+                 "database: read|read-write; secret: read (default: send for a queue, read for a secret, read-write "
+                 "otherwise)."),
 ]  # fmt: skip
 
 
@@ -117,6 +118,12 @@ def add_bucket(name: NameArg, to: ToOption = None, access: AccessOption = None) 
 def add_database(name: NameArg, to: ToOption = None, access: AccessOption = None) -> None:
     """A PostgreSQL database (RDS in AWS, embedded PostgreSQL locally)."""
     _add("database", name, to, access)
+
+
+@add_app.command("secret")
+def add_secret(name: NameArg, to: ToOption = None, access: AccessOption = None) -> None:
+    """A Secrets Manager secret of 64 generated characters (the service reads <NAME>_SECRET_ARN)."""
+    _add("secret", name, to, access)
 
 
 @app.command("init", rich_help_panel=PROJECT)

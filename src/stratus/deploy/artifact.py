@@ -42,7 +42,7 @@ from stratus.build.workspace import run_uv
 from stratus.errors import StratusError
 from stratus.events.httpapi import HttpRequest, build_event
 from stratus.local.aws import Provisioned
-from stratus.local.environ import Endpoints, lambda_environ
+from stratus.local.environ import Endpoints, lambda_environ, runtime_environ
 from stratus.local.httpapi.routes import RouteTable
 from stratus.local.runtime.function import FunctionConfig, InvokeResult, LambdaFunction
 from stratus.manifest import LambdaService, Stack
@@ -139,9 +139,10 @@ def artifact_environ(
     runtime_name: str,
     endpoint: str | None = None,
     extra: Mapping[str, str] | None = None,
+    declared: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The variables the function sees: the plan's (resources named and shaped as in AWS, no endpoint) and the
-    Lambda runtime's."""
+    """The variables the function sees: the plan's (resources named and shaped as in AWS, no endpoint), or
+    exactly ``declared`` (say, what the rendered Terraform sets), and the Lambda runtime's."""
     endpoints = Endpoints(
         aws=endpoint or "",
         invoke="",
@@ -152,6 +153,11 @@ def artifact_environ(
     env = lambda_environ(stack, function, task_root=task_root, endpoints=endpoints)
     for key in ("PYTHONPATH", "VIRTUAL_ENV", "AWS_ENDPOINT_URL_LAMBDA", "STRATUS_API_URL"):
         env.pop(key, None)
+    if declared is not None:
+        for key in stack.plan.services[function.service].environment:
+            env.pop(key, None)
+        env.update(declared)
+        env.update({k: v for k, v in runtime_environ(function, task_root).items() if k in env})  # Lambda's win
     if not endpoint:
         env.pop("AWS_ENDPOINT_URL", None)
     env["LAMBDA_RUNTIME_DIR"] = str(runtime)
@@ -210,6 +216,7 @@ async def invoke_artifact(
     *,
     endpoint: str | None = None,
     extra_env: Mapping[str, str] | None = None,
+    declared_env: Mapping[str, str] | None = None,
     handler: str | None = None,
     interpreter: bytecode.Interpreter | None = None,
 ) -> InvokeResult:
@@ -243,7 +250,14 @@ async def invoke_artifact(
             timeout=function.timeout,
             reserved_concurrency=None,
             environ=artifact_environ(
-                stack, function, task_root, runtime, runtime_name=info.runtime, endpoint=endpoint, extra=extra_env
+                stack,
+                function,
+                task_root,
+                runtime,
+                runtime_name=info.runtime,
+                endpoint=endpoint,
+                extra=extra_env,
+                declared=declared_env,
             ),
             arn=function.arn(stack.project.region, naming.LOCAL_ACCOUNT_ID),
             log_group=function.log_group,

@@ -1,6 +1,6 @@
 """``stratus deploy``: preflight, build, push, Terraform, wait, smoke test, in that order.
 
-1. **preflight** (:mod:`stratus.deploy.preflight`): terraform >= 1.5, AWS credentials (STS
+1. **preflight** (:mod:`stratus.deploy.preflight`): terraform >= 1.11, AWS credentials (STS
    GetCallerIdentity), the region, the rendered Terraform for the environment, and, when images are pushed,
    a Docker daemon with buildx. All missing prerequisites are reported together (exit 2).
 2. **build**: the zip of every Lambda service (cached builds cost nothing), for its manifest target.
@@ -157,7 +157,7 @@ class Deployer:
         self.progress("terraform apply")
         self.terraform.apply(plan_file)
         report.applied = True
-        self.wait_for_apprunner()
+        self.keep_apprunner_logs(self.wait_for_apprunner())
         report.endpoint = self.terraform.output("primary_endpoint")
         report.health = self.smoke_test(report.endpoint)
         return report
@@ -222,11 +222,12 @@ class Deployer:
         username, _, password = base64.b64decode(token).decode().partition(":")
         self.docker.login(registry, username, password)
 
-    def wait_for_apprunner(self) -> None:
+    def wait_for_apprunner(self) -> dict[str, str]:
+        """Wait until every App Runner service deployed is RUNNING; their ARNs by AWS name."""
         names = {self.stack.plan.services[n].aws_name: n for n in self._image_services(only_selected=True)
                  if self.stack.services[n].kind == "apprunner"}  # fmt: skip
         if not names:
-            return
+            return {}
         apprunner = self.client("apprunner")
         arns: dict[str, str] = {}
         kwargs: dict[str, str] = {}
@@ -255,11 +256,29 @@ class Deployer:
                         hint=f"see its events and logs: `stratus logs {names[name]} --aws --env {self.options.env}`",
                     )
             if not pending:
-                return
+                return arns
             if waited >= RUNNING_TIMEOUT_S:
                 raise StratusError(f"App Runner services still not RUNNING after {waited:.0f} s: {', '.join(pending)}")
             self.sleep(RUNNING_POLL_S)
             waited += RUNNING_POLL_S
+        return arns
+
+    def keep_apprunner_logs(self, arns: dict[str, str]) -> None:
+        """Give the log groups App Runner creates itself the environment's retention: App Runner offers no way to
+        set it (aws/apprunner-roadmap#97) and names them after the service's id, known only once it exists."""
+        if not arns:
+            return
+        logs = self.client("logs")
+        days = self.stack.log_retention_days
+        for name, arn in sorted(arns.items()):
+            service_id = arn.rsplit("/", 1)[-1]
+            for kind in ("application", "service"):
+                group = f"/aws/apprunner/{name}/{service_id}/{kind}"
+                try:
+                    logs.put_retention_policy(logGroupName=group, retentionInDays=days)
+                except logs.exceptions.ResourceNotFoundException:
+                    continue  # not written to yet: the next deploy sets it
+        self.progress(f"App Runner logs kept {days} days")
 
     def smoke_test(self, endpoint: str) -> dict[str, int]:
         if not endpoint:

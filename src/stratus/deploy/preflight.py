@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from stratus.build.images import Docker
 from stratus.errors import PrerequisiteError
 
-MIN_TERRAFORM = (1, 5)
+MIN_TERRAFORM = (1, 11)  # write-only arguments: generated secrets never reach the state
 Runner = Callable[..., "subprocess.CompletedProcess[str]"]
 
 
@@ -56,12 +56,12 @@ def terraform_version(run: Runner, executable: str = "terraform") -> tuple[int, 
 
 
 def check_terraform(run: Runner) -> Missing | None:
-    how = "install Terraform >= 1.5: https://developer.hashicorp.com/terraform/install"
+    how = "install Terraform >= 1.11: https://developer.hashicorp.com/terraform/install"
     version = terraform_version(run)
     if version is None:
         return Missing("terraform is not installed (or `terraform version` fails)", how)
     if version[:2] < MIN_TERRAFORM:
-        return Missing(f"terraform {'.'.join(map(str, version))} is too old (>= 1.5 needed)", how)
+        return Missing(f"terraform {'.'.join(map(str, version))} is too old (>= 1.11 needed)", how)
     return None
 
 

@@ -25,6 +25,7 @@ def api_file(files: Files, stack: Stack) -> str:
                 "function_name": Expr(f'module.lambda_{service.name}.function_names["http"]'),
                 "invoke_arn": Expr(f'module.lambda_{service.name}.invoke_arns["http"]'),
                 "timeout_milliseconds": timeout,
+                "qualifier": Expr(f'module.lambda_{service.name}.qualifiers["http"]'),
             }
             target = service.name
         else:
@@ -66,7 +67,7 @@ def api_file(files: Files, stack: Stack) -> str:
     }
     if authorizers:
         args += [None, ("authorizers", authorizers)]
-    args += [None, ("alarm_actions", Expr("var.alarm_actions"))]
+    args += [None, ("alarm_actions", Expr("local.alarm_actions"))]
     intro = ["The HTTP API: every service's routes ([api] and each service's path in stratus.toml)."]
     for name in sorted(stack.services):
         svc = stack.services[name]

@@ -43,7 +43,9 @@ __all__ = [
 _SKIP_DIRS = frozenset({".terraform"})
 _META_ARGS = frozenset({"source", "version", "providers", "count", "for_each", "depends_on"})
 _LINE_KEYS = frozenset({"__start_line__", "__end_line__"})
-_NOT_RESOURCES = frozenset({"var", "local", "module", "data", "each", "count", "self", "path", "terraform"})
+_NOT_RESOURCES = frozenset(
+    {"var", "local", "module", "data", "ephemeral", "each", "count", "self", "path", "terraform"}
+)
 _TRAVERSAL = re.compile(r"(?<![\w.\-\]])([A-Za-z_][\w-]*)((?:\s*(?:\.[A-Za-z_*][\w-]*|\[))*)")
 _FOR_VARS = re.compile(r"\bfor\s+([A-Za-z_][\w-]*)(?:\s*,\s*([A-Za-z_][\w-]*))?\s+in\b")
 
@@ -69,6 +71,7 @@ class Module:
     locals: set[str] = field(default_factory=set)
     resources: set[str] = field(default_factory=set)  # "type.name"
     data: set[str] = field(default_factory=set)  # "type.name"
+    ephemeral: set[str] = field(default_factory=set)  # "type.name"
     outputs: set[str] = field(default_factory=set)
     calls: dict[str, tuple[str, set[str], str, int]] = field(default_factory=dict)  # name -> source, inputs, where
     blocks: list[tuple[str, int, Any]] = field(default_factory=list)  # file, line, body of each top-level block
@@ -126,10 +129,11 @@ def _first_line(exc: Exception) -> str:
 def _declare(module: Module, rel: str, doc: dict[str, Any]) -> None:
     for kind, entries in doc.items():
         for entry in entries:
-            if kind in ("resource", "data"):
+            if kind in ("resource", "data", "ephemeral"):
+                declared = {"resource": module.resources, "data": module.data, "ephemeral": module.ephemeral}[kind]
                 for rtype, named in entry.items():
                     for rname, body in named.items():
-                        (module.resources if kind == "resource" else module.data).add(f"{rtype}.{rname}")
+                        declared.add(f"{rtype}.{rname}")
                         module.blocks.append((rel, body.get("__start_line__", 0), body))
             elif kind == "variable":
                 for name, body in entry.items():
@@ -365,11 +369,12 @@ def _resolve(module: Module, modules: dict[Path, Module], ref: tuple[str, ...]) 
         return None if parts[0] in module.variables else f"var.{parts[0]} is not a declared variable"
     if root == "local":
         return None if parts[0] in module.locals else f"local.{parts[0]} is not a declared local"
-    if root == "data":
+    if root in ("data", "ephemeral"):
         if len(parts) < 2:
-            return f"data.{'.'.join(parts)} is incomplete"
+            return f"{root}.{'.'.join(parts)} is incomplete"
         key = f"{parts[0]}.{parts[1]}"
-        return None if key in module.data else f"data.{key} is not a declared data source"
+        declared, what = (module.data, "data source") if root == "data" else (module.ephemeral, "ephemeral resource")
+        return None if key in declared else f"{root}.{key} is not a declared {what}"
     if root == "module":
         call = module.calls.get(parts[0])
         if call is None:

@@ -69,6 +69,9 @@ def outputs_file(files: Files, stack: Stack) -> str:
             Output(f"{ident}_database_secret_arn", f"Secret holding database {name}'s credentials.",
                    Expr(f"module.{module}.secret_arn")),
         ]  # fmt: skip
+    for name in sorted(plan.secrets):
+        ident, module = idents[("secret", name)], module_name("secret", name)
+        outputs.append(Output(f"{ident}_secret_arn", f"ARN of secret {name}.", Expr(f"module.{module}.secret_arn")))
     return files.template("outputs.tf.j2", outputs=outputs)
 
 
@@ -76,7 +79,7 @@ def variables_file(files: Files, stack: Stack) -> str:
     services = stack.plan.services
     zips = sorted(n for n, s in services.items() if s.kind == "lambda" and not s.image)
     images = sorted(n for n, s in services.items() if s.image)
-    return files.template("variables.tf.j2", zip_services=zips, image_services=images, databases=bool(stack.databases))
+    return files.template("variables.tf.j2", zip_services=zips, image_services=images)
 
 
 def _output_idents(stack: Stack) -> dict[tuple[str, str], str]:
@@ -84,7 +87,7 @@ def _output_idents(stack: Stack) -> dict[tuple[str, str], str]:
     out: dict[tuple[str, str], str] = {}
     groups: dict[str, list[str]] = {"service": list(stack.services)}
     for kind, table in (("queue", stack.queues), ("table", stack.tables), ("bucket", stack.buckets),
-                        ("database", stack.databases)):  # fmt: skip
+                        ("database", stack.databases), ("secret", stack.secrets)):  # fmt: skip
         groups[kind] = list(table)
     taken = [n.replace("-", "_") for kind, names in groups.items() if kind != "service" for n in names]
     for kind, names in groups.items():

@@ -10,9 +10,10 @@ What is generated, and from what:
 - ``modules/<name>/``: the hand-written modules of ``stratus/infra/modules``, copied;
 - one root file per service (``lambda-<name>.tf``, ``apprunner-<name>.tf``, ``ecs-express-<name>.tf``:
   :mod:`stratus.infra.services`) and per resource (``sqs-<name>.tf``, ``dynamodb-<name>.tf``, ``s3-<name>.tf``,
-  ``postgres-<name>.tf``: :mod:`stratus.infra.resources`), so that changing a service changes its file (and
-  ``api-gateway.tf`` when its routes change: :mod:`stratus.infra.api`);
-- ``outputs.tf`` and ``variables.tf`` (:mod:`stratus.infra.outputs`), ``main.tf``, ``versions.tf``, ``backend.tf``,
+  ``postgres-<name>.tf``, ``secret-<name>.tf``: :mod:`stratus.infra.resources`), so that changing a service
+  changes its file (and ``api-gateway.tf`` when its routes change: :mod:`stratus.infra.api`);
+- ``alarms.tf`` (where alarms go, the artifacts bucket), ``outputs.tf`` and ``variables.tf``
+  (:mod:`stratus.infra.outputs`), ``main.tf`` (the provider, with the manifest's tags), ``versions.tf``, ``backend.tf``,
   ``network.tf`` (only with databases), ``environments/<env>.tfvars`` and ``environments/<env>.s3.tfbackend``,
   ``bootstrap/main.tf`` (the state bucket and lock table).
 
@@ -25,9 +26,10 @@ from __future__ import annotations
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from stratus import naming
 from stratus.infra.api import api_file
 from stratus.infra.outputs import outputs_file, variables_file
-from stratus.infra.resources import bucket_file, database_file, network_file, queue_file, table_file
+from stratus.infra.resources import bucket_file, database_file, network_file, queue_file, secret_file, table_file
 from stratus.infra.services import container_file, lambda_file
 from stratus.infra.terraform import HEADER, MARKER, MD_HEADER, MODULE_HEADER, Files, prefix_expr
 from stratus.manifest import DEFAULT_ENV
@@ -49,6 +51,7 @@ MODULES = (
     "lambda-service",
     "postgres",
     "s3-bucket",
+    "secret",
     "sqs-queue",
 )
 
@@ -75,11 +78,14 @@ def render(stacks: Mapping[str, Stack]) -> dict[str, str]:
         out[f"s3-{name}.tf"] = bucket_file(files, stack, name)
     for name in stack.databases:
         out[f"postgres-{name}.tf"] = database_file(files, stack, name)
+    for name in stack.secrets:
+        out[f"secret-{name}.tf"] = secret_file(files, stack, name)
     if stack.databases:
-        out["network.tf"] = network_file(files, stack)
+        out["network.tf"] = network_file(files, stack, views)
     out["api-gateway.tf"] = api_file(files, stack)
     out["outputs.tf"] = outputs_file(files, stack)
     out["variables.tf"] = variables_file(files, stack)
+    out["alarms.tf"] = _alarms_file(files, stack)
     out.update(_project_files(files, stack, views))
     out.update(module_files())
     return dict(sorted(out.items()))
@@ -103,7 +109,9 @@ def _project_files(files: Files, stack: Stack, views: Mapping[str, Stack]) -> di
     state_bucket = project.state_bucket or f"{project.name}-terraform-state"
     lock_table = f"{project.name}-terraform-locks"
     out = {
-        "main.tf": files.template("main.tf.j2", project=project, counts=_counts(stack), prefix=prefix_expr()),
+        "main.tf": files.template(
+            "main.tf.j2", project=project, counts=_counts(stack), prefix=prefix_expr(), tags=dict(project.tags)
+        ),
         "versions.tf": files.template("versions.tf.j2"),
         "backend.tf": files.template(
             "backend.tf.j2", bucket=state_bucket, region=project.region, lock_table=lock_table
@@ -126,6 +134,18 @@ def _project_files(files: Files, stack: Stack, views: Mapping[str, Stack]) -> di
             "tfbackend.j2", key=f"{project.name}/{env}/terraform.tfstate"
         )
     return out
+
+
+def _alarms_file(files: Files, stack: Stack) -> str:
+    """Where alarms go ([alarms]), and the artifacts bucket when a service ships a zip."""
+    zips = any(s.kind == "lambda" and not s.image for s in stack.plan.services.values())
+    alarms = stack.alarms
+    return files.template(
+        "alarms.tf.j2",
+        email=alarms.email,
+        topic_arn=alarms.topic_arn,
+        artifacts=naming.ARTIFACTS_BUCKET if zips else None,
+    )
 
 
 def _counts(stack: Stack) -> str:

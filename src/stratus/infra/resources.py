@@ -1,14 +1,19 @@
 """One root file per declared resource: ``sqs-<name>.tf``, ``dynamodb-<name>.tf``, ``s3-<name>.tf`` (with its
-notifications of Lambda functions), ``postgres-<name>.tf``; and ``network.tf`` when a database needs a VPC."""
+notifications of Lambda functions), ``postgres-<name>.tf``, ``secret-<name>.tf``; and ``network.tf`` when a
+database needs a VPC."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from stratus.infra import hcl
 from stratus.infra.hcl import Expr
 from stratus.infra.terraform import Block, Files, module_name, name_expr
+from stratus.manifest import DEFAULT_ENV
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from stratus.manifest import Stack
 
 
@@ -26,7 +31,8 @@ def queue_file(files: Files, stack: Stack, name: str) -> str:
         ("receive_wait_time_seconds", spec.receive_wait),
         ("max_receive_count", spec.max_receive_count),
         None,
-        ("alarm_actions", Expr("var.alarm_actions")),
+        ("dlq_depth_alarm_threshold", stack.alarms.dlq_depth),
+        ("alarm_actions", Expr("local.alarm_actions")),
     ]
     intro = [f"Queue {name} and its dead-letter queue (stratus.toml [queues.{name}])."]
     if queue.consumers:
@@ -82,7 +88,7 @@ def bucket_file(files: Files, stack: Stack, name: str) -> str:
 def database_file(files: Files, stack: Stack, name: str) -> str:
     database = stack.plan.databases[name]
     spec = database.spec
-    clients = [s for s in database.clients if stack.plan.services[s].kind == "lambda"]
+    clients = [s for s in database.clients if stack.plan.services[s].kind in ("lambda", "apprunner")]
     args: list[tuple[str, object] | None] = [
         ("name", name_expr(name)),
         ("db_name", database.db_name),
@@ -92,10 +98,10 @@ def database_file(files: Files, stack: Stack, name: str) -> str:
         None,
         ("vpc_id", Expr("local.vpc_id")),
         ("subnet_ids", Expr("local.subnet_ids")),
-        ("client_security_group_ids", {s: Expr(f"module.lambda_{s}.security_group_id") for s in clients}),
+        ("client_security_group_ids", {s: Expr(f"module.{_module(stack, s)}.security_group_id") for s in clients}),
         None,
         ("log_retention_days", Expr("var.log_retention_days")),
-        ("alarm_actions", Expr("var.alarm_actions")),
+        ("alarm_actions", Expr("local.alarm_actions")),
     ]
     intro = [f"Database {name}: RDS PostgreSQL {spec.version} (stratus.toml [databases.{name}])."]
     if clients:
@@ -103,14 +109,38 @@ def database_file(files: Files, stack: Stack, name: str) -> str:
     return files.root(intro, [Block(module_name("database", name), "./modules/postgres", args)])
 
 
-def network_file(files: Files, stack: Stack) -> str:
+def _module(stack: Stack, service: str) -> str:
+    kind = stack.plan.services[service].kind
+    return f"lambda_{service}" if kind == "lambda" else f"apprunner_{service}"
+
+
+def secret_file(files: Files, stack: Stack, name: str) -> str:
+    secret = stack.plan.secrets[name]
+    args: list[tuple[str, object] | None] = [
+        ("name", name_expr(name)),
+        ("description", secret.spec.description or f"{name} (stratus.toml [secrets.{name}])"),
+        ("generate_length", secret.spec.generate),
+    ]
+    readers = [s for s, service in sorted(stack.plan.services.items()) if any(b.name == name for b in service.bindings)]
+    how = "generated at the first apply, never in the state" if secret.spec.generate else "set outside Terraform"
+    intro = [f"Secret {name}: its value {how} (stratus.toml [secrets.{name}])."]
+    if readers:
+        intro.append(f"Read by: {', '.join(readers)}.")
+    if secret.spec.external:
+        intro.append(f"Set it: aws secretsmanager put-secret-value --secret-id {secret.aws_name} --secret-string '...'")
+    return files.root(intro, [Block(module_name("secret", name), "./modules/secret", args)])
+
+
+def network_file(files: Files, stack: Stack, views: Mapping[str, Stack]) -> str:
     """The VPC of the databases, with endpoints for the AWS services their clients reach from inside it."""
-    kinds = {
-        b.kind
-        for service in stack.plan.services.values()
-        if any(b.kind == "database" for b in service.bindings)
-        for b in service.bindings
-    }
+    kinds = {b.kind for service in stack.plan.services.values() if service.in_vpc for b in service.bindings}
     interface = ["secretsmanager"] + (["sqs"] if "queue" in kinds else [])
     gateway = (["dynamodb"] if "table" in kinds else []) + (["s3"] if "bucket" in kinds else [])
-    return files.template("network.tf.j2", interface_endpoints=interface, gateway_endpoints=gateway)
+    by_env: dict[str, object] = {}
+    for env, view in views.items():
+        network = view.network
+        assert network is not None, f"{env} has no network: stratus validate refuses this"
+        by_env[env] = network.model_dump()
+    default = by_env[DEFAULT_ENV] if DEFAULT_ENV in by_env else next(iter(by_env.values()))
+    chosen = Expr(f"lookup({hcl.value(by_env, 2)}, var.environment, {hcl.value(default, 2)})")
+    return files.template("network.tf.j2", network=chosen, interface_endpoints=interface, gateway_endpoints=gateway)

@@ -57,6 +57,24 @@ def _merge_environment(common: object, chosen: object) -> object:
     return common
 
 
+def _network_args(service: ServicePlan) -> list[tuple[str, object] | None]:
+    """A service that uses a database runs in (a Lambda) or reaches (App Runner) the network's subnets: egress
+    to the VPC (the database's port, HTTPS to the VPC endpoints) and to the gateway endpoints it uses."""
+    if not service.in_vpc:
+        return []
+    kinds = {b.kind for b in service.bindings}
+    gateways = [e for kind, e in (("table", "dynamodb"), ("bucket", "s3")) if kind in kinds]
+    args: list[tuple[str, object] | None] = [
+        None,
+        ("vpc_id", Expr("local.vpc_id")),
+        ("subnet_ids", Expr("local.subnet_ids")),
+        ("egress_cidr_blocks", [Expr("local.vpc_cidr_block")]),
+    ]
+    if gateways:
+        args.append(("egress_prefix_list_ids", [Expr(f"aws_vpc_endpoint.{e}.prefix_list_id") for e in gateways]))
+    return args
+
+
 def lambda_file(files: Files, stack: Stack, stacks: Mapping[str, Stack], name: str) -> str:
     service = stack.plan.services[name]
     values: dict[str, dict[str, object]] = {}
@@ -66,6 +84,7 @@ def lambda_file(files: Files, stack: Stack, stacks: Mapping[str, Stack], name: s
             "memory_size": http.memory,
             "timeout": http.timeout,
             "reserved_concurrent_executions": http.reserved_concurrency,
+            "provisioned_concurrency": http.provisioned_concurrency,
             "architecture": http.arch,
         }
     common = _environment(name, stacks, values)
@@ -89,12 +108,14 @@ def lambda_file(files: Files, stack: Stack, stacks: Mapping[str, Stack], name: s
         args.append(("image_uri", image_uri(name)))
     else:
         args.append(("filename", Expr(f"var.lambda_packages[{hcl.quote(name)}]")))
+        args.append(("artifacts_bucket", Expr("module.artifacts.bucket_name")))
         args.append(("runtime", service.function("http").runtime))
     args += [
         ("architecture", settings["architecture"]),
         ("memory_size", settings["memory_size"]),
         ("timeout", settings["timeout"]),
         ("reserved_concurrent_executions", settings["reserved_concurrent_executions"]),
+        ("provisioned_concurrency", settings["provisioned_concurrency"]),
         ("log_retention_days", Expr("var.log_retention_days")),
         None,
         ("environment_variables", _merge_environment(common, settings["environment"])),
@@ -121,18 +142,14 @@ def lambda_file(files: Files, stack: Stack, stacks: Mapping[str, Stack], name: s
         args.append(("event_sources", sources))
     if schedules:
         args.append(("schedules", schedules))
-    kinds = {b.kind for b in service.bindings}
-    if "database" in kinds:
-        gateways = [e for kind, e in (("table", "dynamodb"), ("bucket", "s3")) if kind in kinds]
-        args += [
-            None,
-            ("vpc_id", Expr("local.vpc_id")),
-            ("subnet_ids", Expr("local.subnet_ids")),
-            ("egress_cidr_blocks", [Expr("local.vpc_cidr_block")]),
-        ]
-        if gateways:
-            args.append(("egress_prefix_list_ids", [Expr(f"aws_vpc_endpoint.{e}.prefix_list_id") for e in gateways]))
-    args += [None, ("alarm_actions", Expr("var.alarm_actions"))]
+    args += _network_args(service)
+    args += [
+        None,
+        ("errors_alarm_threshold", service.alarms.errors),
+        ("throttles_alarm_threshold", service.alarms.throttles),
+        ("duration_alarm_ratio", service.alarms.duration),
+        ("alarm_actions", Expr("local.alarm_actions")),
+    ]
     blocks.append(Block(f"lambda_{name}", "./modules/lambda-service", args))
     package = "image" if service.image else "zip"
     intro = [f"Service {name}: Lambda ({package}) behind {service.path} (stratus.toml [services.{name}])."]
@@ -189,7 +206,12 @@ def container_file(files: Files, stack: Stack, stacks: Mapping[str, Stack], name
         ("policy_statements", statements(service.grants)),
     ]
     if apprunner:
-        args += [None, ("alarm_actions", Expr("var.alarm_actions"))]
+        args += _network_args(service)
+        args += [
+            None,
+            ("server_errors_alarm_threshold", service.alarms.errors),
+            ("alarm_actions", Expr("local.alarm_actions")),
+        ]
     else:
         args += [None, ("log_retention_days", Expr("var.log_retention_days"))]
     source, platform = (

@@ -32,13 +32,15 @@ MD_HEADER = f"<!-- {MARKER}: a copy of stratus/infra/modules. Do not edit: the n
 MODULE_HEADER = f"# {MARKER}: a copy of stratus/infra/modules. Do not edit: the next run overwrites it."
 
 # The root module of each kind of declared resource: sqs_jobs, dynamodb_job-records, s3_uploads, postgres_records.
-_MODULE_PREFIX: dict[str, str] = {"queue": "sqs", "table": "dynamodb", "bucket": "s3", "database": "postgres"}
+_MODULE_PREFIX: dict[str, str] = {"queue": "sqs", "table": "dynamodb", "bucket": "s3", "database": "postgres",
+                                  "secret": "secret"}  # fmt: skip
 # Ref attribute -> the output of the resource's module that holds it.
 _OUTPUTS: dict[str, dict[str, str]] = {
     "queue": {"url": "queue_url", "dlq_url": "dlq_url", "name": "queue_name", "arn": "queue_arn", "dlq_arn": "dlq_arn"},
     "table": {"name": "table_name", "arn": "table_arn"},
     "bucket": {"name": "bucket_name", "arn": "bucket_arn"},
     "database": {"secret_arn": "secret_arn"},
+    "secret": {"arn": "secret_arn"},
 }
 _VARIABLES = {"project": "var.project_name", "environment": "var.environment", "region": "var.aws_region"}
 

@@ -40,6 +40,7 @@ class Provisioned:
     queue_arns: dict[str, str] = field(default_factory=dict)
     dlq_arns: dict[str, str] = field(default_factory=dict)
     database_secrets: dict[str, str] = field(default_factory=dict)  # database -> its credentials' secret ARN
+    secrets: dict[str, str] = field(default_factory=dict)  # declared secret -> its ARN
 
     @classmethod
     def aws_shaped(cls, plan: Plan, account: str) -> Provisioned:
@@ -52,6 +53,8 @@ class Provisioned:
             out.dlq_arns[name] = naming.queue_arn(plan.region, account, queue.dlq_name)
         for name, database in plan.databases.items():
             out.database_secrets[name] = naming.secret_arn(plan.region, account, database_secret_name(database))
+        for name, secret in plan.secrets.items():
+            out.secrets[name] = naming.secret_arn(plan.region, account, secret.aws_name)
         return out
 
 
@@ -122,12 +125,13 @@ class LocalAws:
         if self._pump is not None:
             await asyncio.gather(self._pump, return_exceptions=True)
 
-    async def provision(self, stack: Stack, databases: Mapping[str, str]) -> Provisioned:
+    async def provision(self, stack: Stack, databases: Mapping[str, str], secrets: Mapping[str, str]) -> Provisioned:
         """Create what ``stack`` declares (idempotent: a reloaded manifest adds what is new); ``databases`` are
-        the URLs of the local PostgreSQL servers, whose credentials go to each database's secret."""
-        return await asyncio.to_thread(self._provision, stack.plan, databases)
+        the URLs of the local PostgreSQL servers, whose credentials go to each database's secret, and ``secrets``
+        the values of the declared secrets."""
+        return await asyncio.to_thread(self._provision, stack.plan, databases, secrets)
 
-    def _provision(self, plan: Plan, databases: Mapping[str, str]) -> Provisioned:
+    def _provision(self, plan: Plan, databases: Mapping[str, str], secrets: Mapping[str, str]) -> Provisioned:
         out = Provisioned()
         sqs = self.client("sqs")
         for name, queue in plan.queues.items():
@@ -191,11 +195,13 @@ class LocalAws:
                 NotificationConfiguration={"LambdaFunctionConfigurations": _notifications(bucket, self.region)},
             )
 
-        if plan.databases:
-            secrets = self.client("secretsmanager")
+        if plan.databases or plan.secrets:
+            manager = self.client("secretsmanager")
             for name, database in plan.databases.items():
                 secret = database_secret_name(database)
-                out.database_secrets[name] = _ensure_secret(secrets, secret, _credentials(databases[name]))
+                out.database_secrets[name] = _ensure_secret(manager, secret, _credentials(databases[name]))
+            for name, declared in plan.secrets.items():
+                out.secrets[name] = _ensure_secret(manager, declared.aws_name, secrets[name])
         return out
 
 
@@ -211,12 +217,15 @@ def _ensure_queue(sqs: Any, name: str, attributes: dict[str, str]) -> str:
     return url
 
 
-def _ensure_secret(secrets: Any, name: str, value: str) -> str:
-    """Create the secret, or give an existing one (a restart: new server, new port) this value; its ARN."""
+def _ensure_secret(manager: Any, name: str, value: str) -> str:
+    """Create the secret, or give an existing one (a reloaded manifest) this value if it has another; its ARN."""
     try:
-        return str(secrets.create_secret(Name=name, SecretString=value)["ARN"])
-    except secrets.exceptions.ResourceExistsException:
-        return str(secrets.put_secret_value(SecretId=name, SecretString=value)["ARN"])
+        return str(manager.create_secret(Name=name, SecretString=value)["ARN"])
+    except manager.exceptions.ResourceExistsException:
+        current = manager.get_secret_value(SecretId=name)
+        if current.get("SecretString") != value:
+            manager.put_secret_value(SecretId=name, SecretString=value)
+        return str(current["ARN"])
 
 
 def _credentials(url: str) -> str:

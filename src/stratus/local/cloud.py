@@ -37,6 +37,7 @@ from stratus.local.httpapi.routes import RouteTable
 from stratus.local.httpapi.throttle import TokenBucket
 from stratus.local.invoke_api import InvokeApi
 from stratus.local.postgres import LocalPostgres
+from stratus.local.secrets import local_values
 from stratus.local.state import DevLock, DevState
 from stratus.local.units import ServiceUnit, UnitFactory
 from stratus.manifest import ManifestError, load_stack
@@ -142,7 +143,8 @@ class LocalCloud:
 
     async def _factory(self, stack: Stack) -> UnitFactory:
         """Provision what ``stack`` declares (idempotent) and return a factory of its services' units."""
-        provisioned = await self.aws.provision(stack, self.postgres.urls())
+        values = local_values(stack.root, dict(stack.plan.secrets))
+        provisioned = await self.aws.provision(stack, self.postgres.urls(), values)
         endpoints = Endpoints(
             aws=self.aws.endpoint,
             invoke=self.invoke_url,

@@ -54,6 +54,8 @@ def resolve(ref: Ref, stack: Stack, endpoints: Endpoints) -> str:
         return {"name": bucket, "arn": arn, "objects_arn": f"{arn}/*"}[attr]
     if kind == "database":
         return endpoints.databases[name] if attr == "url" else provisioned.database_secrets[name]
+    if kind == "secret":
+        return provisioned.secrets[name]
     if kind == "api":
         return endpoints.api
     return {"project": stack.project.name, "environment": stack.env, "region": stack.project.region}[attr]

@@ -41,6 +41,7 @@ class ServiceUnit:
     container: ContainerProcess | None = None
     sources: dict[str, SqsEventSource] = field(default_factory=dict)
     rules: dict[str, ScheduledRule] = field(default_factory=dict)
+    provisioned: int | None = None  # the HTTP function's provisioned concurrency: that many warmed at start
 
     async def start(self, api_url: str) -> list[Line]:
         """Warm the HTTP function (so an import error shows now) or start and health-check the container."""
@@ -52,7 +53,7 @@ class ServiceUnit:
             status = "healthy" if ok else f"NOT HEALTHY ({self.container.restarts} restarts; see its log)"
             lines.append((self.name, where, f"{self.spec.kind}, {status}"))
         else:
-            ok = await self.functions[self.name].warm()
+            ok = await self.functions[self.name].warm(self.provisioned or 1)
             status = "warm" if ok else "INIT FAILED: requests get 500 until the code is fixed"
             lines.append((self.name, where, f"lambda, {status}"))
         for key, source in self.sources.items():
@@ -127,6 +128,7 @@ class UnitFactory:
             LambdaIntegration(http, self.identity, service.integration_timeout_ms / 1000, self.sink),
             functions,
         )
+        unit.provisioned = service.function("http").provisioned_concurrency
         for function in service.functions:
             trigger = function.trigger
             if isinstance(trigger, QueueTrigger):

@@ -7,6 +7,7 @@ would have.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from stratus import naming
@@ -19,6 +20,7 @@ from stratus.manifest.schema import (
     RESOURCE_TABLES,
     ContainerService,
     LambdaService,
+    Service,
 )
 
 if TYPE_CHECKING:
@@ -35,8 +37,10 @@ def check_stack(stack: Stack, envs: list[str]) -> list[Problem]:
             problems += _check_lambda(stack, name, svc)
         else:
             problems += _check_container(stack, name, svc)
+        problems += _check_env(name, svc)
     problems += _check_authorizer(stack)
     problems += _check_derived_names(stack, envs)
+    problems += _check_network(stack, envs)
     return problems
 
 
@@ -112,53 +116,72 @@ def _check_length(stack: Stack, envs: list[str], where: str, name: str, limit_ke
     return []
 
 
-def _check_derived_names(stack: Stack, envs: list[str]) -> list[Problem]:
-    """The names Stratus derives (functions, rules, roles, dead-letter queues) fit AWS's limits and are unique
-    where AWS needs them unique."""
-    problems: list[Problem] = []
-    owners: dict[tuple[str, str], str] = {}  # (namespace, name without prefix) -> where
+class _Names:
+    """The AWS names the stack takes, by namespace: a second claim to one is a problem where it is made."""
 
-    def claim(namespace: str, name: str, where: str, what: str) -> None:
-        other = owners.setdefault((namespace, name), where)
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.owners: dict[tuple[str, str], str] = {}  # (namespace, name without prefix) -> where
+        self.problems: list[Problem] = []
+
+    def claim(self, namespace: str, name: str, where: str, what: str) -> None:
+        other = self.owners.setdefault((namespace, name), where)
         if other != where:
-            problems.append(
-                Problem(where, f"its {what} would be named {stack.resource_name(name)!r}, as is one of {other}; "
-                        "rename one of them")
+            self.problems.append(
+                Problem(where, f"its {what} would be named {self.stack.resource_name(name)!r}, as is one of "
+                        f"{other}; rename one of them")
             )  # fmt: skip
 
+
+def _check_derived_names(stack: Stack, envs: list[str]) -> list[Problem]:
+    """The names Stratus derives (functions, rules, roles, dead-letter queues, the artifacts bucket) fit AWS's
+    limits and are unique where AWS needs them unique."""
+    names = _Names(stack)
+    problems: list[Problem] = []
+    if any(svc.package == "zip" for _, svc in stack.lambdas()):  # stratus deploy uploads the zips there
+        names.owners[("bucket", naming.ARTIFACTS_BUCKET)] = "[project] (the bucket stratus deploy uploads zips to)"
+        problems += _check_length(stack, envs, "project.name", naming.ARTIFACTS_BUCKET, "bucket")
+    for name in stack.buckets:
+        if naming.BUCKET_NAME_RE.fullmatch(name):
+            names.claim("bucket", name, f"buckets.{name}", "bucket")
     for name in stack.queues:
         if naming.RESOURCE_NAME_RE.fullmatch(name):
-            claim("queue", name, f"queues.{name}", "queue")
-            claim("queue", naming.suffixed(name, "dlq"), f"queues.{name}", "dead-letter queue")
+            names.claim("queue", name, f"queues.{name}", "queue")
+            names.claim("queue", naming.suffixed(name, "dlq"), f"queues.{name}", "dead-letter queue")
     for name, svc in stack.services.items():
-        where = f"services.{name}"
-        if not naming.SERVICE_NAME_RE.fullmatch(name):
-            continue
-        claim("role", naming.suffixed(name, "role"), where, "role")
-        if isinstance(svc, LambdaService):
-            problems += _check_suffix(stack, envs, where, name, "async_dlq")
-            claim("queue", naming.suffixed(name, "async_dlq"), where, "asynchronous invocations' dead-letter queue")
-            for function in functions(stack, name):
-                at = _function_field(stack, name, svc, function.key)
-                problems += _check_length(stack, envs, at, function.suffix, "lambda")
-                if function.kind == "schedule":
-                    problems += _check_length(stack, envs, at, function.suffix, "rule")
-                claim("lambda", function.suffix, at, "function")
-        elif svc.kind == "apprunner":
-            problems += _check_length(stack, envs, where, name, "apprunner_autoscaling")
-            problems += _check_suffix(stack, envs, where, name, "ecr_access_role")
-            claim("role", naming.suffixed(name, "ecr_access_role"), where, "App Runner ECR access role")
-        else:
-            for what in ("execution_role", "infrastructure_role"):
-                problems += _check_suffix(stack, envs, where, name, what)
-                claim("role", naming.suffixed(name, what), where, what.replace("_", " "))
+        if naming.SERVICE_NAME_RE.fullmatch(name):
+            problems += _check_service_names(stack, envs, names, name, svc)
     for name in stack.databases:
         if "_" in name:
             rule = "RDS DB identifiers allow only letters, digits and hyphens; rename without '_'"
             problems.append(Problem(f"databases.{name}", rule))
         elif naming.RESOURCE_NAME_RE.fullmatch(name):
             problems += _check_suffix(stack, envs, f"databases.{name}", name, "monitoring_role")
-            claim("role", naming.suffixed(name, "monitoring_role"), f"databases.{name}", "monitoring role")
+            names.claim("role", naming.suffixed(name, "monitoring_role"), f"databases.{name}", "monitoring role")
+    return problems + names.problems
+
+
+def _check_service_names(stack: Stack, envs: list[str], names: _Names, name: str, svc: Service) -> list[Problem]:
+    where = f"services.{name}"
+    problems: list[Problem] = []
+    names.claim("role", naming.suffixed(name, "role"), where, "role")
+    if isinstance(svc, LambdaService):
+        problems += _check_suffix(stack, envs, where, name, "async_dlq")
+        names.claim("queue", naming.suffixed(name, "async_dlq"), where, "asynchronous invocations' dead-letter queue")
+        for function in functions(stack, name):
+            at = _function_field(stack, name, svc, function.key)
+            problems += _check_length(stack, envs, at, function.suffix, "lambda")
+            if function.kind == "schedule":
+                problems += _check_length(stack, envs, at, function.suffix, "rule")
+            names.claim("lambda", function.suffix, at, "function")
+    elif svc.kind == "apprunner":
+        problems += _check_length(stack, envs, where, name, "apprunner_autoscaling")
+        problems += _check_suffix(stack, envs, where, name, "ecr_access_role")
+        names.claim("role", naming.suffixed(name, "ecr_access_role"), where, "App Runner ECR access role")
+    else:
+        for what in ("execution_role", "infrastructure_role"):
+            problems += _check_suffix(stack, envs, where, name, what)
+            names.claim("role", naming.suffixed(name, what), where, what.replace("_", " "))
     return problems
 
 
@@ -191,12 +214,33 @@ def _check_service_uses(stack: Stack, name: str, uses: dict[str, Any]) -> list[P
         if kind is None:
             declared = ", ".join(sorted(stack.resources)) or "none"
             problems.append(
-                Problem(where, f"no queue, table, bucket or database named {res!r} is declared (declared: {declared})")
+                Problem(
+                    where,
+                    f"no queue, table, bucket, database or secret named {res!r} is declared (declared: {declared})",
+                )
             )
         elif access not in ACCESS_LEVELS[kind]:
             allowed = ", ".join(repr(a) for a in ACCESS_LEVELS[kind])
             problems.append(Problem(where, f"access to a {kind} must be one of {allowed} (got {access!r})"))
     return problems
+
+
+# A variable named like this holds a secret, unless it only points at one (an ARN, an id, a name, a URL).
+_SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|PRIVATE_KEY|API_KEY|ACCESS_KEY|TOKEN|CREDENTIAL")
+_POINTER_NAME = re.compile(r"_(ARN|ID|NAME|URL|PATH|FILE|TTL|SECONDS|DAYS|LENGTH|ISSUER|AUDIENCE)$")
+
+
+def _check_env(name: str, svc: Service) -> list[Problem]:
+    """A secret in ``env`` would be written into the Terraform, a file users commit: refuse it."""
+    return [
+        Problem(
+            f"services.{name}.env.{key}",
+            "looks like a secret, and env values are written into the Terraform (a committed file): declare "
+            f"[secrets.<name>] instead and add it to services.{name}.uses (the service reads <NAME>_SECRET_ARN)",
+        )
+        for key in svc.env
+        if _SECRET_NAME.search(key.upper()) and not _POINTER_NAME.search(key.upper())
+    ]
 
 
 def _check_lambda(stack: Stack, name: str, svc: LambdaService) -> list[Problem]:
@@ -228,6 +272,12 @@ def _check_lambda(stack: Stack, name: str, svc: LambdaService) -> list[Problem]:
             )
         elif queue.fifo and consumer.batching_window:
             problems.append(Problem(where, "FIFO queues do not support a batching window"))
+    provisioned, reserved = svc.provisioned_concurrency, svc.reserved_concurrency
+    if provisioned is not None and reserved is not None and provisioned > reserved:
+        problems.append(
+            Problem(f"services.{name}.provisioned_concurrency", f"{provisioned} is more than the service's "
+                    f"reserved_concurrency ({reserved}): AWS refuses provisioned concurrency beyond it")
+        )  # fmt: skip
     return problems
 
 
@@ -236,10 +286,11 @@ def _check_container(stack: Stack, name: str, svc: ContainerService) -> list[Pro
     where = f"services.{name}"
     problems: list[Problem] = []
     for res in svc.uses:
-        if stack.resources.get(res) == "database":
+        if stack.resources.get(res) == "database" and svc.kind == "ecs-express":
             problems.append(
-                Problem(f"{where}.uses.{res}", "stratus infra connects only Lambda services to databases (a "
-                        "container would need a VPC connector); use the database from a Lambda service")
+                Problem(f"{where}.uses.{res}", "an ECS Express service in private subnets gets an internal load "
+                        "balancer, which the HTTP API cannot reach; use the database from a Lambda or an App Runner "
+                        "service (kind = \"apprunner\", which reaches the VPC through a connector)")
             )  # fmt: skip
     if svc.cpu not in table:
         problems.append(
@@ -256,6 +307,29 @@ def _check_container(stack: Stack, name: str, svc: ContainerService) -> list[Pro
     if svc.health.timeout > svc.health.interval:
         problems.append(Problem(f"{where}.health.timeout", "must not exceed health.interval"))
     return problems
+
+
+def _check_network(stack: Stack, envs: list[str]) -> list[Problem]:
+    """What needs a VPC (a database, and the services that use it) has one in every environment."""
+    if not stack.databases:
+        return []
+    missing = [env for env in envs if not _network_of(stack, env)]
+    if not missing:
+        return []
+    which = f"environments {', '.join(missing)} have" if len(missing) > 1 else f"environment {missing[0]} has"
+    return [
+        Problem(
+            f"databases.{next(iter(stack.databases))}",
+            f"a database needs a network, and {which} none: declare [network] create = true (Stratus creates a "
+            "private VPC), or vpc_id and subnet_ids of an existing one (or per environment: "
+            "[environments.<env>.network])",
+        )
+    ]
+
+
+def _network_of(stack: Stack, env: str) -> bool:
+    config = stack.environments.get(env)
+    return (config is not None and config.network is not None) or stack.declared_network is not None
 
 
 def _check_authorizer(stack: Stack) -> list[Problem]:

@@ -85,6 +85,7 @@ class Function:
     memory: int
     timeout: int
     reserved_concurrency: int | None
+    provisioned_concurrency: int | None  # environments kept initialized: the HTTP function's only
     arch: Arch
     runtime: str
     trigger: Trigger = None
@@ -108,7 +109,9 @@ def functions(stack: Stack, name: str) -> list[Function]:
         return Function(
             service=name, key=key, source=source, suffix=suffix, name=stack.resource_name(suffix),
             kind=kind, handler=handler, description=description, memory=svc.memory, timeout=svc.timeout,
-            reserved_concurrency=svc.reserved_concurrency, arch=svc.arch or stack.project.arch,
+            reserved_concurrency=svc.reserved_concurrency,
+            provisioned_concurrency=svc.provisioned_concurrency if kind == "http" else None,
+            arch=svc.arch or stack.project.arch,
             runtime=stack.project.runtime, trigger=trigger,
         )  # fmt: skip
 

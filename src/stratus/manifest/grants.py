@@ -22,6 +22,7 @@ bucket     write                PutObject, DeleteObject, AbortMultipartUpload (i
 bucket     read-write           both
 database   read, read-write     secretsmanager:GetSecretValue (the instance's master secret); the network
                                 path is the database's security group
+secret     read                 secretsmanager:GetSecretValue (the secret, every version stage)
 =========  ===================  =======================================================================
 
 A queue a Lambda service ``consumes`` counts as ``receive`` (:meth:`stratus.manifest.Stack.bindings`): the
@@ -90,6 +91,7 @@ ACTIONS: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {
     },
     ("database", "read"): {"secret": ("secretsmanager:GetSecretValue",)},
     ("database", "read-write"): {"secret": ("secretsmanager:GetSecretValue",)},
+    ("secret", "read"): {"value": ("secretsmanager:GetSecretValue",)},
 }
 
 
@@ -104,7 +106,7 @@ class Grant:
 
 # "what" (a key of ACTIONS' values) -> the attribute of the resource the actions apply to.
 _RESOURCE_ATTRIBUTE = {"queue": "arn", "dlq": "dlq_arn", "table": "arn", "bucket": "arn",
-                       "objects": "objects_arn", "secret": "secret_arn"}  # fmt: skip
+                       "objects": "objects_arn", "secret": "secret_arn", "value": "arn"}  # fmt: skip
 
 
 def _sid(binding: Binding, what: str) -> str:

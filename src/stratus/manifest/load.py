@@ -25,10 +25,12 @@ from stratus.manifest.schema import (
     MANIFEST_NAME,
     PER_ENVIRONMENT,
     RESOURCE_TABLES,
+    AlarmsConfig,
     ApiConfig,
     ContainerService,
     EnvironmentConfig,
     LambdaService,
+    NetworkConfig,
     ProjectConfig,
     Service,
     _Model,
@@ -62,7 +64,7 @@ def load_stack(root: Path | None = None, env: str = DEFAULT_ENV) -> Stack:
 def parse_stack(raw: dict[str, Any], *, root: Path, env: str = DEFAULT_ENV) -> Stack:
     """Validate a decoded manifest for ``env``: all problems, of every environment, at once."""
     problems: list[Problem] = []
-    known = {"project", "environments", "api", "services", *RESOURCE_TABLES}
+    known = {"project", "environments", "api", "services", "network", "alarms", *RESOURCE_TABLES}
     for key in raw:
         if key not in known:
             close = difflib.get_close_matches(key, known, n=1)
@@ -71,6 +73,8 @@ def parse_stack(raw: dict[str, Any], *, root: Path, env: str = DEFAULT_ENV) -> S
 
     project = _one(ProjectConfig, raw.get("project"), "project", problems)
     api = _one(ApiConfig, raw.get("api", {}), "api", problems) or ApiConfig()
+    network = _one(NetworkConfig, raw["network"], "network", problems) if "network" in raw else None
+    alarms = _one(AlarmsConfig, raw.get("alarms", {}), "alarms", problems) or AlarmsConfig()
     environments = _many(EnvironmentConfig, raw.get("environments", {}), "environments", problems)
     resources = {
         table: _many(model, raw.get(table, {}), table, problems) for table, (_, model) in RESOURCE_TABLES.items()
@@ -110,6 +114,9 @@ def parse_stack(raw: dict[str, Any], *, root: Path, env: str = DEFAULT_ENV) -> S
         tables=resources["tables"],
         buckets=resources["buckets"],
         databases=resources["databases"],
+        secrets=resources["secrets"],
+        declared_network=network,
+        alarms=alarms,
         environments=environments,
     )
     problems.extend(check_stack(stack, stack.environment_names))

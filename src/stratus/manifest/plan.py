@@ -14,7 +14,7 @@ provisioned, the Terraform to module outputs and variables.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from stratus import naming
@@ -31,11 +31,11 @@ from stratus.manifest.functions import (
 from stratus.manifest.grants import Grant, service_grants
 from stratus.manifest.refs import Ref, Value
 from stratus.manifest.routes import Authorizer, Route, authorizers, routes
-from stratus.manifest.schema import ContainerService, LambdaService
+from stratus.manifest.schema import AlarmThresholds, ContainerService, LambdaService
 from stratus.manifest.wiring import environment
 
 if TYPE_CHECKING:
-    from stratus.manifest.schema import Bucket, Database, HealthCheck, Queue, Scaling, Table
+    from stratus.manifest.schema import Bucket, Database, HealthCheck, Queue, Scaling, Secret, Table
     from stratus.manifest.stack import Binding, Stack
 
 __all__ = [
@@ -55,6 +55,7 @@ __all__ = [
     "Ref",
     "Route",
     "ScheduleTrigger",
+    "SecretPlan",
     "ServicePlan",
     "TablePlan",
     "Value",
@@ -88,6 +89,8 @@ class ServicePlan:
     bindings: tuple[Binding, ...]
     environment: Mapping[str, Value]  # as declared to AWS; the platform's own variables are not in it
     grants: tuple[Grant, ...]
+    in_vpc: bool = False  # it uses a database, so it runs in (or reaches) the network
+    alarms: AlarmThresholds = field(default_factory=AlarmThresholds)  # its own, else [alarms]
     functions: tuple[Function, ...] = ()  # Lambda services
     container: ContainerPlan | None = None  # container services
 
@@ -129,6 +132,13 @@ class BucketPlan:
 
 
 @dataclass(frozen=True)
+class SecretPlan:
+    name: str
+    spec: Secret
+    aws_name: str
+
+
+@dataclass(frozen=True)
 class DatabasePlan:
     name: str
     spec: Database
@@ -151,6 +161,7 @@ class Plan:
     tables: Mapping[str, TablePlan]
     buckets: Mapping[str, BucketPlan]
     databases: Mapping[str, DatabasePlan]
+    secrets: Mapping[str, SecretPlan]
 
     def functions(self) -> Iterator[Function]:
         """Every Lambda function of the stack."""
@@ -196,6 +207,7 @@ def derive(stack: Stack) -> Plan:
             )
             for name, database in stack.databases.items()
         },
+        secrets={name: SecretPlan(name, secret, stack.resource_name(name)) for name, secret in stack.secrets.items()},
     )
 
 
@@ -231,6 +243,8 @@ def _service(stack: Stack, name: str) -> ServicePlan:
         bindings=tuple(stack.bindings(name)),
         environment=environment(stack, name),
         grants=tuple(service_grants(stack, name)),
+        in_vpc=stack.in_vpc(name),
+        alarms=svc.alarms or stack.alarms,
         functions=tuple(functions(stack, name)) if isinstance(svc, LambdaService) else (),
         container=container,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-RefKind = Literal["queue", "table", "bucket", "database", "api", "stack"]
+RefKind = Literal["queue", "table", "bucket", "database", "secret", "api", "stack"]
 
 # What each kind of reference can name; each back end resolves every one of them.
 ATTRIBUTES: dict[str, tuple[str, ...]] = {
@@ -13,6 +13,7 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "table": ("name", "arn"),
     "bucket": ("name", "arn", "objects_arn"),
     "database": ("url", "secret_arn"),
+    "secret": ("arn",),
     "api": ("url",),
     "stack": ("project", "environment", "region"),
 }

@@ -59,6 +59,7 @@ ACCESS_LEVELS: dict[str, tuple[str, ...]] = {
     "table": ("read", "write", "read-write"),
     "bucket": ("read", "write", "read-write"),
     "database": ("read", "read-write"),
+    "secret": ("read",),
 }
 APPRUNNER_SIZES: dict[int, tuple[int, ...]] = {
     256: (512, 1024),
@@ -95,6 +96,17 @@ class ProjectConfig(_Model):
     version: str = "0.1.0"
     # The S3 bucket holding Terraform state (`stratus infra`); bucket names are global, so pick your own.
     state_bucket: Annotated[str, _pattern(naming.BUCKET_NAME_RE, "must be a valid S3 bucket name")] | None = None
+    # On every AWS resource (the provider's default_tags), beside Project, Environment and ManagedBy.
+    tags: dict[
+        Annotated[
+            str,
+            _pattern(
+                re.compile(r"^(?!aws:)[\w .:/=+@-]{1,128}$"),
+                "must be a tag key: 1-128 characters, letters, digits, spaces and _.:/=+-@, not starting with aws:",
+            ),
+        ],
+        Annotated[str, _pattern(re.compile(r"^[\w .:/=+@-]{0,256}$"), "must be a tag value: up to 256 characters")],
+    ] = Field(default_factory=dict)
 
 
 class DomainConfig(_Model):
@@ -109,10 +121,78 @@ class DomainConfig(_Model):
     zone_id: Annotated[str, _pattern(re.compile(r"^Z[A-Z0-9]{1,32}$"), "must be a Route 53 hosted zone id")]
 
 
+CIDR_RE = re.compile(r"^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}/(1[6-9]|2[0-4])$")
+
+
+class NetworkConfig(_Model):
+    """Where what needs a VPC runs: the databases, and the services that use them. Either Stratus creates the VPC
+    (``create = true``: private subnets in ``zones`` Availability Zones, VPC endpoints for the AWS services those
+    services use, no NAT and no internet route), or it uses an existing one (``vpc_id`` and its private
+    ``subnet_ids``, in at least two Availability Zones)."""
+
+    create: bool = False
+    cidr: Annotated[str, _pattern(CIDR_RE, "must be an IPv4 CIDR block from /16 to /24, e.g. 10.42.0.0/16")] = (
+        "10.42.0.0/16"
+    )
+    zones: Annotated[int, _range(2, 3)] = 2
+    vpc_id: (
+        Annotated[str, _pattern(re.compile(r"^vpc-[0-9a-f]{8,17}$"), "must be a VPC id like vpc-0abc12345")] | None
+    ) = None
+    subnet_ids: list[
+        Annotated[str, _pattern(re.compile(r"^subnet-[0-9a-f]{8,17}$"), "must be a subnet id like subnet-0abc12345")]
+    ] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> NetworkConfig:
+        if self.create == (self.vpc_id is not None):
+            raise PydanticCustomError(
+                "network", "say how to get the VPC: create = true, or vpc_id and subnet_ids of an existing one", {}
+            )
+        if self.vpc_id is not None and len(self.subnet_ids) < 2:
+            raise PydanticCustomError(
+                "network", "subnet_ids needs at least two private subnets, in two Availability Zones (RDS needs two)",
+                {},
+            )  # fmt: skip
+        if self.create and self.subnet_ids:
+            raise PydanticCustomError(
+                "network", "subnet_ids is for an existing VPC; with create = true leave it out", {}
+            )
+        return self
+
+
+class AlarmThresholds(_Model):
+    """When a service's alarms fire, per 5 minutes."""
+
+    errors: Annotated[int, _range(0, 1_000_000)] = 0  # function errors (or 5xx answers of a container) above this
+    throttles: Annotated[int, _range(0, 1_000_000)] = 0  # throttled invocations above this
+    duration: Annotated[float, _range(0.1, 1.0)] = 0.8  # the slowest invocation above this share of the timeout
+
+
+class AlarmsConfig(AlarmThresholds):
+    """Where every alarm of the stack goes (an SNS topic Stratus creates with an e-mail subscription, or an
+    existing topic), and the thresholds of every service that sets none of its own."""
+
+    email: Annotated[str, _pattern(re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), "must be an e-mail address")] | None = (
+        None
+    )
+    topic_arn: Annotated[str, _pattern(re.compile(r"^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$"),
+                                       "must be an SNS topic ARN")] | None = None  # fmt: skip
+    dlq_depth: Annotated[int, _range(0, 1_000_000)] = 0  # messages in a dead-letter queue above this
+
+    @model_validator(mode="after")
+    def _one_target(self) -> AlarmsConfig:
+        if self.email is not None and self.topic_arn is not None:
+            raise PydanticCustomError(
+                "alarms", "give email (a topic is created) or topic_arn (an existing one), not both", {}
+            )
+        return self
+
+
 class EnvironmentConfig(_Model):
     log_retention_days: int = 7
     services: dict[str, dict[str, Any]] = Field(default_factory=dict)
     domain: DomainConfig | None = None
+    network: NetworkConfig | None = None  # this environment's, instead of [network]
 
     @model_validator(mode="after")
     def _retention(self) -> EnvironmentConfig:
@@ -226,6 +306,7 @@ class _ServiceBase(_Model):
     path: RoutePath
     auth: Literal["none", "api_key", "token"] = "none"
     rate_limit: RateLimit | None = None
+    alarms: AlarmThresholds | None = None  # this service's thresholds, instead of [alarms]
     env: dict[str, str] = Field(default_factory=dict)
     uses: dict[str, str] = Field(default_factory=dict)
     source: str | None = None
@@ -238,6 +319,9 @@ class LambdaService(_ServiceBase):
     memory: Annotated[int, _range(128, 10240, " MB")] = 512
     timeout: Annotated[int, _range(1, 900, " s")] = 30
     reserved_concurrency: Annotated[int, _range(0, 1000)] | None = None
+    # Execution environments of the HTTP function kept initialized (a published version and alias in AWS;
+    # warmed at start locally): no cold start for that many concurrent requests.
+    provisioned_concurrency: Annotated[int, _range(1, 1000)] | None = None
     arch: Literal["arm64", "x86_64"] | None = None
     package: Literal["zip", "image"] = "zip"  # how AWS gets the code: a .zip, or a container image in ECR
     consumes: list[Consumer] = Field(default_factory=list)
@@ -259,7 +343,7 @@ Service = LambdaService | ContainerService
 # What may differ between environments ([environments.<env>.services.<name>]), by kind: `stratus infra` renders
 # one Terraform configuration for every environment and chooses these by `var.environment`.
 PER_ENVIRONMENT: dict[str, tuple[str, ...]] = {
-    "lambda": ("memory", "timeout", "reserved_concurrency", "arch", "env"),
+    "lambda": ("memory", "timeout", "reserved_concurrency", "provisioned_concurrency", "arch", "env"),
     "apprunner": ("cpu", "memory", "scaling", "health", "env"),
     "ecs-express": ("cpu", "memory", "scaling", "health", "env"),
 }
@@ -312,9 +396,31 @@ class Database(_Model):
     storage_gb: Annotated[int, _range(20, 65536, " GB")] = 20
 
 
+class Secret(_Model):
+    """A Secrets Manager secret a service reads (``uses = { NAME = "read" }``): a random value that Terraform
+    generates (``generate = LENGTH``), or one set outside Terraform (``external = true``). Either way the value is
+    in no file Stratus writes (the generated one not even in the Terraform state)."""
+
+    generate: Annotated[int, _range(32, 4096, " characters")] | None = None
+    external: bool = False
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Secret:
+        if (self.generate is None) == (not self.external):
+            raise PydanticCustomError(
+                "secret",
+                "give the secret one way to get a value: generate = 64 (a random value of that length, made by "
+                "Terraform) or external = true (you set it: aws secretsmanager put-secret-value)",
+                {},
+            )
+        return self
+
+
 RESOURCE_TABLES: dict[str, tuple[naming.ResourceKind, type[_Model]]] = {
     "queues": ("queue", Queue),
     "tables": ("table", Table),
     "buckets": ("bucket", Bucket),
     "databases": ("database", Database),
+    "secrets": ("secret", Secret),
 }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,6 +14,7 @@ from stratus.manifest.schema import (
     DEFAULT_ENV,
     MANIFEST_NAME,
     RESOURCE_TABLES,
+    AlarmsConfig,
     ApiConfig,
     AuthorizerConfig,
     Bucket,
@@ -22,8 +23,10 @@ from stratus.manifest.schema import (
     DomainConfig,
     EnvironmentConfig,
     LambdaService,
+    NetworkConfig,
     ProjectConfig,
     Queue,
+    Secret,
     Service,
     Table,
 )
@@ -55,6 +58,9 @@ class Stack:
     buckets: Mapping[str, Bucket]
     databases: Mapping[str, Database]
     environments: Mapping[str, EnvironmentConfig]
+    secrets: Mapping[str, Secret] = field(default_factory=dict)
+    declared_network: NetworkConfig | None = None  # [network]; see `network` for this environment's
+    alarms: AlarmsConfig = field(default_factory=AlarmsConfig)
 
     @property
     def manifest_path(self) -> Path:
@@ -143,6 +149,16 @@ class Stack:
             return self.api.authorizer
         gateway = self.services.get(DEFAULT_AUTHORIZER.service)
         return DEFAULT_AUTHORIZER if isinstance(gateway, LambdaService) else None
+
+    @property
+    def network(self) -> NetworkConfig | None:
+        """The VPC of this environment: [environments.<env>.network], else [network]."""
+        env = self.environments.get(self.env)
+        return env.network if env is not None and env.network is not None else self.declared_network
+
+    def in_vpc(self, name: str) -> bool:
+        """Whether a service runs in the network: it uses a database, which only the VPC reaches."""
+        return any(b.kind == "database" for b in self.bindings(name))
 
     @property
     def domain(self) -> DomainConfig | None:

@@ -83,6 +83,15 @@ def add_resource(text: str, table: str, name: str, fields: dict[str, Any]) -> st
     return _ensure_final_newline(tomlkit.dumps(doc), text)
 
 
+def ensure_table(text: str, table: str, fields: dict[str, Any]) -> str:
+    """``stratus.toml`` with ``[TABLE]`` holding ``fields``, unless it already has one (then unchanged)."""
+    doc = tomlkit.parse(text)
+    if table in doc:
+        return text
+    doc.add(table, _table(table, fields))
+    return _ensure_final_newline(tomlkit.dumps(doc), text)
+
+
 def grant(text: str, service: str, resource: str, access: str) -> str:
     """``stratus.toml`` with ``resource = "access"`` in ``services.SERVICE.uses`` (created if missing)."""
     doc = tomlkit.parse(text)

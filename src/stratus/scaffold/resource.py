@@ -1,8 +1,10 @@
-"""``stratus add queue|table|bucket|database NAME [--to SERVICE --access LEVEL]``: declare a resource and grant it.
+"""``stratus add queue|table|bucket|database|secret NAME [--to SERVICE --access LEVEL]``: declare a resource and
+grant it.
 
 The resource is declared with sensible defaults (a table's ``hash_key = "id"``; a queue's visibility timeout
 6x the timeout of the Lambda it is granted to, as AWS recommends for a consumer; a versioned bucket; a
-PostgreSQL database), and ``--to`` adds it to the service's ``uses``: its IAM through ``stratus infra``, its
+PostgreSQL database, with ``[network] create = true`` when the manifest has no network yet; a secret of 64
+generated characters), and ``--to`` adds it to the service's ``uses``: its IAM through ``stratus infra``, its
 variable (``ORDERS_TABLE_NAME``…) and its local provisioning through ``stratus dev``. The edited manifest is
 parsed and validated for every environment before the file is written.
 """
@@ -29,12 +31,14 @@ DEFAULT_ACCESS: dict[naming.ResourceKind, str] = {
     "table": "read-write",
     "bucket": "read-write",
     "database": "read-write",
+    "secret": "read",
 }
 SETTINGS_LOOKUP: dict[naming.ResourceKind, str] = {
     "queue": "queue_url",
     "table": "table_name",
     "bucket": "bucket_name",
     "database": "database_url",
+    "secret": "get_secret",
 }
 
 
@@ -64,6 +68,8 @@ def default_fields(kind: naming.ResourceKind, stack: Stack, service: str | None)
         return {"hash_key": "id"}
     if kind == "bucket":
         return {"versioning": True}
+    if kind == "secret":
+        return {"generate": 64}
     return {"engine": "postgres"}
 
 
@@ -100,6 +106,8 @@ def add_resource(
 
     fields = default_fields(kind, stack, to)
     new_text = manifest_edit.add_resource(text, TABLE_OF[kind], name, fields)
+    if kind == "database" and stack.declared_network is None:  # a database lives in a VPC: a private one of its own
+        new_text = manifest_edit.ensure_table(new_text, "network", {"create": True})
     if to is not None and level is not None:
         new_text = manifest_edit.grant(new_text, to, name, level)
     stacks = validate_edit(root, new_text)

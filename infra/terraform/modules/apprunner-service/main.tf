@@ -109,6 +109,57 @@ resource "aws_apprunner_observability_configuration" "this" {
   tags = var.tags
 }
 
+# ------------------------------------------------------------------------------------------------ network
+
+# With subnet_ids (the service uses a database), outbound traffic leaves through the VPC: to the database's
+# port and to the VPC endpoints, nothing else. Inbound requests still reach App Runner's public endpoint.
+resource "aws_security_group" "this" {
+  #checkov:skip=CKV2_AWS_5:Attached to the App Runner VPC connector (aws_apprunner_vpc_connector.this), which checkov's graph does not follow.
+  count       = length(var.subnet_ids) > 0 ? 1 : 0
+  name        = "${var.name}-apprunner"
+  description = "App Runner service ${var.name}: egress inside the VPC only"
+  vpc_id      = var.vpc_id
+
+  egress {
+    description = "HTTPS to VPC endpoints"
+    from_port   = 443
+    to_port     = 443
+    protocol    = "tcp"
+    cidr_blocks = var.egress_cidr_blocks
+  }
+
+  egress {
+    description = "PostgreSQL"
+    from_port   = 5432
+    to_port     = 5432
+    protocol    = "tcp"
+    cidr_blocks = var.egress_cidr_blocks
+  }
+
+  dynamic "egress" {
+    for_each = length(var.egress_prefix_list_ids) > 0 ? [var.egress_prefix_list_ids] : []
+    content {
+      description     = "HTTPS to gateway endpoints"
+      from_port       = 443
+      to_port         = 443
+      protocol        = "tcp"
+      prefix_list_ids = egress.value
+    }
+  }
+
+  tags = var.tags
+}
+
+resource "aws_apprunner_vpc_connector" "this" {
+  count              = length(var.subnet_ids) > 0 ? 1 : 0
+  vpc_connector_name = var.name
+  subnets            = var.subnet_ids
+  security_groups    = [aws_security_group.this[0].id]
+  tags               = var.tags
+}
+
+# ------------------------------------------------------------------------------------------------ service
+
 resource "aws_apprunner_service" "this" {
   service_name = var.name
 
@@ -147,6 +198,16 @@ resource "aws_apprunner_service" "this" {
   }
 
   auto_scaling_configuration_arn = aws_apprunner_auto_scaling_configuration_version.this.arn
+
+  dynamic "network_configuration" {
+    for_each = length(var.subnet_ids) > 0 ? [aws_apprunner_vpc_connector.this[0].arn] : []
+    content {
+      egress_configuration {
+        egress_type       = "VPC"
+        vpc_connector_arn = network_configuration.value
+      }
+    }
+  }
 
   observability_configuration {
     observability_enabled           = true

@@ -23,3 +23,8 @@ output "instance_role_arn" {
   description = "ARN of the role the service runs as."
   value       = aws_iam_role.instance.arn
 }
+
+output "security_group_id" {
+  description = "Security group of the VPC connector when the service reaches a VPC, else null."
+  value       = try(aws_security_group.this[0].id, null)
+}

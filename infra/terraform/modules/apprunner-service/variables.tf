@@ -93,6 +93,30 @@ variable "policy_statements" {
   default = []
 }
 
+variable "vpc_id" {
+  description = "VPC of the service's security group, when subnet_ids is set."
+  type        = string
+  default     = null
+}
+
+variable "subnet_ids" {
+  description = "Subnets of the VPC connector (to reach a database); empty: outbound traffic goes to the internet."
+  type        = list(string)
+  default     = []
+}
+
+variable "egress_cidr_blocks" {
+  description = "Where the service may connect through the VPC (HTTPS to VPC endpoints, PostgreSQL)."
+  type        = list(string)
+  default     = []
+}
+
+variable "egress_prefix_list_ids" {
+  description = "Prefix lists of gateway endpoints (DynamoDB, S3) the service reaches over HTTPS."
+  type        = list(string)
+  default     = []
+}
+
 variable "server_errors_alarm_threshold" {
   description = "Alarm when the service answers more 5xx than this in 5 minutes."
   type        = number

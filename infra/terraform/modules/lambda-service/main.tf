@@ -132,6 +132,17 @@ resource "aws_sqs_queue" "async_dlq" {
   tags                      = var.tags
 }
 
+# The zip goes through the artifacts bucket: no 50 MB limit on a direct upload (Lambda takes up to 250 MB unzipped).
+resource "aws_s3_object" "package" {
+  #checkov:skip=CKV_AWS_186:The artifacts bucket encrypts every object with SSE-S3; a customer managed key adds a KMS request per deploy and a key policy to manage.
+  count       = var.package_type == "Zip" && var.artifacts_bucket != null ? 1 : 0
+  bucket      = var.artifacts_bucket
+  key         = "lambda/${basename(var.filename)}"
+  source      = var.filename
+  source_hash = filemd5(var.filename)
+  tags        = var.tags
+}
+
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_117:Attached to a VPC only when the service uses a database (subnet_ids); otherwise it reaches only AWS APIs, and a VPC would need a NAT gateway or endpoints.
   #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile; packages are built reproducibly by stratus build from this repository.
@@ -144,7 +155,9 @@ resource "aws_lambda_function" "this" {
   package_type  = var.package_type
   architectures = [var.architecture]
 
-  filename         = var.package_type == "Zip" ? var.filename : null
+  filename         = var.package_type == "Zip" && var.artifacts_bucket == null ? var.filename : null
+  s3_bucket        = length(aws_s3_object.package) > 0 ? aws_s3_object.package[0].bucket : null
+  s3_key           = length(aws_s3_object.package) > 0 ? aws_s3_object.package[0].key : null
   source_code_hash = var.package_type == "Zip" && var.filename != null ? filebase64sha256(var.filename) : null
   runtime          = var.package_type == "Zip" ? var.runtime : null
   handler          = var.package_type == "Zip" ? each.value.handler : null
@@ -156,6 +169,9 @@ resource "aws_lambda_function" "this" {
       command = [image_config.value]
     }
   }
+
+  # A version to keep initialized: the HTTP function, when the service has provisioned concurrency.
+  publish = each.key == "http" && var.provisioned_concurrency != null
 
   memory_size                    = var.memory_size
   timeout                        = var.timeout
@@ -183,6 +199,22 @@ resource "aws_lambda_function" "this" {
 
   tags       = var.tags
   depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy.this, aws_iam_role_policy_attachment.vpc]
+}
+
+# The HTTP function's initialized environments: an alias on the published version, which the HTTP API invokes.
+resource "aws_lambda_alias" "live" {
+  count            = var.provisioned_concurrency == null ? 0 : 1
+  name             = "live"
+  description      = "The version with provisioned concurrency, invoked by the HTTP API"
+  function_name    = aws_lambda_function.this["http"].function_name
+  function_version = aws_lambda_function.this["http"].version
+}
+
+resource "aws_lambda_provisioned_concurrency_config" "live" {
+  count                             = var.provisioned_concurrency == null ? 0 : 1
+  function_name                     = aws_lambda_alias.live[0].function_name
+  qualifier                         = aws_lambda_alias.live[0].name
+  provisioned_concurrent_executions = var.provisioned_concurrency
 }
 
 # ------------------------------------------------------------------------------------------------ triggers
@@ -251,7 +283,25 @@ resource "aws_cloudwatch_metric_alarm" "throttles" {
   period              = 300
   evaluation_periods  = 1
   comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
+  threshold           = var.throttles_alarm_threshold
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "duration" {
+  for_each            = var.functions
+  alarm_name          = "${each.value.function_name}-duration"
+  alarm_description   = "${each.value.function_name} ran close to its timeout (${var.timeout} s)."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Duration"
+  dimensions          = { FunctionName = aws_lambda_function.this[each.key].function_name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.timeout * 1000 * var.duration_alarm_ratio
   treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_actions
   ok_actions          = var.alarm_actions

@@ -56,6 +56,18 @@ variable "runtime" {
   default     = "python3.13"
 }
 
+variable "artifacts_bucket" {
+  description = "Bucket the zip is uploaded to, for package_type Zip (null: uploaded directly, up to 50 MB)."
+  type        = string
+  default     = null
+}
+
+variable "provisioned_concurrency" {
+  description = "Initialized environments of the HTTP function (a published version behind the alias live); null: none."
+  type        = number
+  default     = null
+}
+
 variable "architecture" {
   description = "arm64 or x86_64."
   type        = string
@@ -156,6 +168,18 @@ variable "egress_prefix_list_ids" {
 }
 
 # ------------------------------------------------------------------------------------------------ alarms
+
+variable "throttles_alarm_threshold" {
+  description = "Alarm when a function is throttled more than this in 5 minutes."
+  type        = number
+  default     = 0
+}
+
+variable "duration_alarm_ratio" {
+  description = "Alarm when a function's slowest invocation in 5 minutes took more than this share of its timeout."
+  type        = number
+  default     = 0.8
+}
 
 variable "errors_alarm_threshold" {
   description = "Alarm when a function raises more errors than this in 5 minutes."

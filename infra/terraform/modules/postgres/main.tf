@@ -98,6 +98,7 @@ resource "aws_db_instance" "this" {
   #checkov:skip=CKV_AWS_157:Multi-AZ doubles the instance cost; set multi_az where the environment needs failover.
   #checkov:skip=CKV_AWS_353:Performance Insights is on for every instance class that offers it; micro and small classes (the default db.t4g.micro) do not.
   #checkov:skip=CKV_AWS_354:Performance Insights data is encrypted with the AWS managed key; a customer managed key adds cost and a key policy to manage.
+  #checkov:skip=CKV_AWS_161:Services sign in with the password RDS keeps (and rotates) in Secrets Manager, read with a grant on that one secret; IAM authentication would be a second, unused way in.
   identifier     = var.name
   engine         = "postgres"
   engine_version = var.engine_version
@@ -118,7 +119,7 @@ resource "aws_db_instance" "this" {
   multi_az               = var.multi_az
   parameter_group_name   = aws_db_parameter_group.this.name
 
-  iam_database_authentication_enabled = true
+  iam_database_authentication_enabled = false # services sign in with the master secret's password
   auto_minor_version_upgrade          = true
   backup_retention_period             = var.backup_retention_days
   copy_tags_to_snapshot               = true

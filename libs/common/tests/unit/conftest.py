@@ -1,4 +1,5 @@
-"""Fixtures of the stratus_common unit tests: a clean AWS environment, HTTP API 2.0 events, tokens, tables."""
+"""Fixtures of the stratus_common unit tests: a clean AWS environment, HTTP API 2.0 events, tokens, tables,
+Secrets Manager (moto, with a count of the GetSecretValue calls) and a clock the secrets' TTLs are measured with."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ import jwt
 import pytest
 from moto import mock_aws
 from starlette.exceptions import StarletteDeprecationWarning
-from stratus_common import tokens
-from stratus_common.aws import reset_clients
+from stratus_common import secrets, tokens
+from stratus_common.aws import reset_clients, session
 from stratus_common.settings import get_settings
 
 with warnings.catch_warnings():
@@ -43,6 +44,7 @@ _VARIABLES = (
     "AWS_DEFAULT_PROFILE",
     "AWS_ENDPOINT_URL",
     "AWS_SESSION_TOKEN",
+    "STRATUS_SECRETS_MAX_AGE",
 )
 
 
@@ -51,7 +53,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Each test starts with fake credentials, a fixed region, no endpoints, no cached settings or clients."""
     for name in list(os.environ):
         if name.startswith(("AWS_ENDPOINT_URL", "TOKEN_")) or name.endswith(
-            ("_QUEUE_URL", "_DLQ_URL", "_TABLE_NAME", "_BUCKET_NAME", "_DATABASE_URL")
+            ("_QUEUE_URL", "_DLQ_URL", "_TABLE_NAME", "_BUCKET_NAME", "_DATABASE_URL", "_SECRET_ARN")
         ):
             monkeypatch.delenv(name)
     for name in _VARIABLES:
@@ -228,3 +230,58 @@ def tables() -> Iterator[Tables]:
                 BillingMode="PAY_PER_REQUEST",
             )
         yield Tables(dynamodb=dynamodb, names=names)
+
+
+# ------------------------------------------------------------------------------------------- secrets
+
+
+class FakeClock:
+    """A monotonic clock that moves only when told to."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The clock of stratus_common.secrets (the secrets' TTLs, the tokens' refetch interval), driven by the test."""
+    fake = FakeClock()
+    monkeypatch.setattr(secrets, "clock", fake)
+    return fake
+
+
+@dataclass
+class SecretsManager:
+    """moto's Secrets Manager, and the GetSecretValue calls stratus_common made, as (SecretId, VersionStage)."""
+
+    client: Any
+    calls: list[tuple[str, str | None]]
+
+    def create(self, name: str, value: str) -> str:
+        return str(self.client.create_secret(Name=name, SecretString=value)["ARN"])
+
+    def rotate(self, arn: str, value: str) -> None:
+        """What a rotation does: the new value becomes AWSCURRENT, the old one AWSPREVIOUS."""
+        self.client.put_secret_value(SecretId=arn, SecretString=value)
+
+    def reads(self, stage: str | None = None) -> int:
+        return sum(1 for _, called_stage in self.calls if stage is None or called_stage == stage)
+
+
+@pytest.fixture
+def secrets_manager() -> Iterator[SecretsManager]:
+    with mock_aws():
+        calls: list[tuple[str, str | None]] = []
+
+        def count(params: dict[str, Any], **_: Any) -> None:
+            calls.append((params["SecretId"], params.get("VersionStage")))
+
+        # on stratus_common's session, before its client exists: the tests' own client is not counted
+        session().events.register("before-parameter-build.secrets-manager.GetSecretValue", count)
+        yield SecretsManager(client=boto3.client("secretsmanager", region_name="us-east-1"), calls=calls)

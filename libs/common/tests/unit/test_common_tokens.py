@@ -10,12 +10,10 @@ import time
 import warnings
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import jwt
 import pytest
-from moto import mock_aws
 from stratus_common import tokens
-from stratus_common.environment import ConfigurationError, in_local_cloud
+from stratus_common.environment import ConfigurationError
 
 if TYPE_CHECKING:
     from conftest import TokenKit
@@ -217,43 +215,30 @@ def test_a_weak_secret_fails_the_start_up_check(secret: str) -> None:
     "environ",
     [
         {},
-        {"STRATUS_ENV": "dev"},  # "dev" in AWS: no local endpoint
-        {"STRATUS_ENV": "prod", "AWS_ENDPOINT_URL": "http://127.0.0.1:4566"},
-        {"STRATUS_ENV": "dev", "AWS_ENDPOINT_URL": "https://dynamodb.us-east-1.amazonaws.com"},
+        {"STRATUS_ENV": "dev"},
+        # the local cloud: it no longer makes a key up; it provides the declared secret, as AWS does
+        {"STRATUS_ENV": "dev", "AWS_ENDPOINT_URL": "http://127.0.0.1:4566"},
+        {"STRATUS_ENV": "prod", "TOKEN_SIGNING_SECRET_ARN": "  "},
     ],
 )
-def test_no_secret_outside_the_local_cloud_fails_the_start_up_check(environ: dict[str, str]) -> None:
-    assert not in_local_cloud(environ)
-    with pytest.raises(ConfigurationError, match="TOKEN_SIGNING_SECRET is not set"):
+def test_no_key_source_fails_the_start_up_check_with_the_fix(environ: dict[str, str]) -> None:
+    # GIVEN neither TOKEN_SIGNING_SECRET nor TOKEN_SIGNING_SECRET_ARN
+    # THEN the start-up check fails, saying to declare the secret and use it
+    with pytest.raises(ConfigurationError) as raised:
         tokens.check_configuration(environ)
+    message = str(raised.value)
+    assert "TOKEN_SIGNING_SECRET_ARN is not set" in message
+    assert "[secrets.token-signing]" in message
+    assert 'uses = { token-signing = "read" }' in message
 
 
-def test_the_local_cloud_generates_one_secret_that_the_idp_and_gateway_share() -> None:
-    # GIVEN the local cloud's environment (STRATUS_ENV=dev, a loopback AWS endpoint) and no secret
-    environ = {"STRATUS_ENV": "dev", "STRATUS_PROJECT": "acme", "AWS_ENDPOINT_URL": "http://127.0.0.1:4566"}
-    assert in_local_cloud(environ)
-    assert tokens.local_secret_name(environ) == "acme-dev-token-signing-secret"
-    with mock_aws():
-        # WHEN the gateway and then the idp load their keys (the first creates the secret, the second reads it)
-        gateway_keys = tokens.load_keys(environ)
-        idp_keys = tokens.load_keys(environ)
-        # THEN they use the same generated secret, stored in the local Secrets Manager
-        assert gateway_keys.current == idp_keys.current
-        assert len(gateway_keys.current) >= tokens.MIN_SECRET_LENGTH
-        sm = boto3.client("secretsmanager", region_name="us-east-1")
-        stored = sm.get_secret_value(SecretId="acme-dev-token-signing-secret")["SecretString"]
-        assert stored.encode() == gateway_keys.current
+def test_the_old_secret_id_variable_is_named_as_no_longer_read() -> None:
+    with pytest.raises(ConfigurationError, match="TOKEN_SIGNING_SECRET_ID is no longer read"):
+        tokens.check_configuration({"TOKEN_SIGNING_SECRET_ID": "prod/token", "STRATUS_ENV": "prod"})
 
 
-def test_a_secrets_manager_secret_is_read_by_id() -> None:
-    # GIVEN the secret in Secrets Manager as {"current", "previous"} and only its name in the environment
-    with mock_aws():
-        sm = boto3.client("secretsmanager", region_name="us-east-1")
-        sm.create_secret(
-            Name="prod/token", SecretString='{"current": "c' + "1" * 40 + '", "previous": "p' + "2" * 40 + '"}'
-        )
-        keys = tokens.load_keys({"TOKEN_SIGNING_SECRET_ID": "prod/token", "STRATUS_ENV": "prod"})
-    # THEN both are known, and the current one signs
-    assert keys.current == b"c" + b"1" * 40
-    assert len(keys.keys) == 2
-    assert "1111" not in repr(keys)
+def test_the_declared_secret_passes_the_start_up_check_without_a_call() -> None:
+    # GIVEN only the ARN (no network here: the check must not read the secret)
+    environ = {"TOKEN_SIGNING_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:t-AbCdEf"}
+    # THEN the start-up check passes
+    tokens.check_configuration(environ)

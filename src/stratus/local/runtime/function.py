@@ -231,17 +231,22 @@ class LambdaFunction:
 
     # ------------------------------------------------------------------------------------------ control
 
-    async def warm(self) -> bool:
-        """Start one environment ahead of traffic; False when the handler fails to initialise."""
+    async def warm(self, count: int = 1) -> bool:
+        """Have ``count`` environments initialised ahead of traffic (provisioned concurrency keeps that many);
+        False when the handler fails to initialise."""
         if self._init_failure is not None:
             return False
-        if self._all:
+        missing = min(count, self.max_environments) - len(self._all)
+        if missing <= 0:
             return True
-        env = await self._start()
-        if isinstance(env, InitError):
-            return False
-        self._release(env)
-        return True
+        started = await asyncio.gather(*(self._start() for _ in range(missing)))
+        ready = True
+        for env in started:
+            if isinstance(env, InitError):
+                ready = False
+            else:
+                self._release(env)
+        return ready
 
     @property
     def init_failure(self) -> bytes | None:

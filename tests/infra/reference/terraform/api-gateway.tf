@@ -34,16 +34,19 @@ module "api" {
       function_name        = module.lambda_gateway.function_names["http"]
       invoke_arn           = module.lambda_gateway.invoke_arns["http"]
       timeout_milliseconds = 30000
+      qualifier            = module.lambda_gateway.qualifiers["http"]
     }
     records = {
       function_name        = module.lambda_records.function_names["http"]
       invoke_arn           = module.lambda_records.invoke_arns["http"]
       timeout_milliseconds = 30000
+      qualifier            = module.lambda_records.qualifiers["http"]
     }
     worker = {
       function_name        = module.lambda_worker.function_names["http"]
       invoke_arn           = module.lambda_worker.invoke_arns["http"]
       timeout_milliseconds = 30000
+      qualifier            = module.lambda_worker.qualifiers["http"]
     }
   }
   http_integrations = {
@@ -142,5 +145,5 @@ module "api" {
     }
   }
 
-  alarm_actions = var.alarm_actions
+  alarm_actions = local.alarm_actions
 }

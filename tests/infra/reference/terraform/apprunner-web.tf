@@ -57,20 +57,22 @@ module "apprunner_web" {
   }
 
   environment_variables = {
-    AWS_DEFAULT_REGION      = var.aws_region
-    AWS_REGION              = var.aws_region
-    ENVIRONMENT             = var.environment
-    HOST                    = "0.0.0.0"
-    PORT                    = "8080"
-    POWERTOOLS_SERVICE_NAME = "web"
-    SERVICE_NAME            = "web"
-    SERVICE_VERSION         = "1.2.0"
-    STRATUS_API_URL         = module.api.endpoint
-    STRATUS_BASE_PATH       = "/web"
-    STRATUS_ENV             = var.environment
-    STRATUS_PROJECT         = var.project_name
-    STRATUS_SERVICE         = "web"
-    UPLOADS_BUCKET_NAME     = module.s3_uploads.bucket_name
+    AWS_DEFAULT_REGION          = var.aws_region
+    AWS_REGION                  = var.aws_region
+    ENVIRONMENT                 = var.environment
+    HOST                        = "0.0.0.0"
+    PORT                        = "8080"
+    POWERTOOLS_SERVICE_NAME     = "web"
+    RECORDS_DATABASE_SECRET_ARN = module.postgres_records.secret_arn
+    RECORDS_DATABASE_URL        = "postgresql://${module.postgres_records.username}@${module.postgres_records.address}:${module.postgres_records.port}/${module.postgres_records.db_name}?sslmode=require"
+    SERVICE_NAME                = "web"
+    SERVICE_VERSION             = "1.2.0"
+    STRATUS_API_URL             = module.api.endpoint
+    STRATUS_BASE_PATH           = "/web"
+    STRATUS_ENV                 = var.environment
+    STRATUS_PROJECT             = var.project_name
+    STRATUS_SERVICE             = "web"
+    UPLOADS_BUCKET_NAME         = module.s3_uploads.bucket_name
   }
 
   policy_statements = [
@@ -84,7 +86,18 @@ module "apprunner_web" {
       actions   = ["s3:GetObject"]
       resources = ["${module.s3_uploads.bucket_arn}/*"]
     },
+    {
+      sid       = "DatabaseRecords"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [module.postgres_records.secret_arn]
+    },
   ]
 
-  alarm_actions = var.alarm_actions
+  vpc_id                 = local.vpc_id
+  subnet_ids             = local.subnet_ids
+  egress_cidr_blocks     = [local.vpc_cidr_block]
+  egress_prefix_list_ids = [aws_vpc_endpoint.s3.prefix_list_id]
+
+  server_errors_alarm_threshold = 1
+  alarm_actions                 = local.alarm_actions
 }

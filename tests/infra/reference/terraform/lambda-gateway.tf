@@ -3,6 +3,20 @@
 # Service gateway: Lambda (zip) behind / (stratus.toml [services.gateway]).
 #   http: gateway.main.handler
 #   authorizer: gateway.authorizer.handler
+# Settings that differ by environment ([environments.*.services.gateway]) are in local.
+
+locals {
+  gateway_settings = lookup({
+    dev = {
+      provisioned_concurrency = null
+    }
+    prod = {
+      provisioned_concurrency = 2
+    }
+  }, var.environment, {
+    provisioned_concurrency = null
+  })
+}
 
 module "lambda_gateway" {
   source = "./modules/lambda-service"
@@ -25,30 +39,44 @@ module "lambda_gateway" {
 
   package_type                   = "Zip"
   filename                       = var.lambda_packages["gateway"]
+  artifacts_bucket               = module.artifacts.bucket_name
   runtime                        = "python3.13"
   architecture                   = "arm64"
   memory_size                    = 512
   timeout                        = 30
   reserved_concurrent_executions = null
+  provisioned_concurrency        = local.gateway_settings.provisioned_concurrency
   log_retention_days             = var.log_retention_days
 
   environment_variables = {
-    ENVIRONMENT             = var.environment
-    POWERTOOLS_SERVICE_NAME = "gateway"
-    SERVICE_NAME            = "gateway"
-    SERVICE_VERSION         = "1.2.0"
-    SESSIONS_TABLE_NAME     = module.dynamodb_sessions.table_name
-    STRATUS_API_URL         = module.api.endpoint
-    STRATUS_BASE_PATH       = "/"
-    STRATUS_ENV             = var.environment
-    STRATUS_PROJECT         = var.project_name
-    STRATUS_RATE_LIMITS     = "{}"
-    STRATUS_ROUTE_AUTH      = "{\"/\": \"none\", \"/admin\": \"token\", \"/records\": \"api_key\", \"/web\": \"none\", \"/worker\": \"token\"}"
-    STRATUS_SERVICE         = "gateway"
-    UPSTREAM_USERS_URL      = "https://users.acme.example"
+    ENVIRONMENT                = var.environment
+    PARTNER_API_KEY_SECRET_ARN = module.secret_partner-api-key.secret_arn
+    POWERTOOLS_SERVICE_NAME    = "gateway"
+    SERVICE_NAME               = "gateway"
+    SERVICE_VERSION            = "1.2.0"
+    SESSIONS_TABLE_NAME        = module.dynamodb_sessions.table_name
+    STRATUS_API_URL            = module.api.endpoint
+    STRATUS_BASE_PATH          = "/"
+    STRATUS_ENV                = var.environment
+    STRATUS_PROJECT            = var.project_name
+    STRATUS_RATE_LIMITS        = "{}"
+    STRATUS_ROUTE_AUTH         = "{\"/\": \"none\", \"/admin\": \"token\", \"/records\": \"api_key\", \"/web\": \"none\", \"/worker\": \"token\"}"
+    STRATUS_SERVICE            = "gateway"
+    TOKEN_SIGNING_SECRET_ARN   = module.secret_token-signing.secret_arn
+    UPSTREAM_USERS_URL         = "https://users.acme.example"
   }
 
   policy_statements = [
+    {
+      sid       = "SecretPartnerApiKey"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [module.secret_partner-api-key.secret_arn]
+    },
+    {
+      sid       = "SecretTokenSigning"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [module.secret_token-signing.secret_arn]
+    },
     {
       sid = "TableSessions"
       actions = [
@@ -67,5 +95,8 @@ module "lambda_gateway" {
     },
   ]
 
-  alarm_actions = var.alarm_actions
+  errors_alarm_threshold    = 1
+  throttles_alarm_threshold = 0
+  duration_alarm_ratio      = 0.8
+  alarm_actions             = local.alarm_actions
 }

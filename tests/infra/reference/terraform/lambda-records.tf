@@ -36,6 +36,7 @@ module "lambda_records" {
   memory_size                    = 512
   timeout                        = 30
   reserved_concurrent_executions = 5
+  provisioned_concurrency        = null
   log_retention_days             = var.log_retention_days
 
   environment_variables = {
@@ -97,5 +98,8 @@ module "lambda_records" {
   egress_cidr_blocks     = [local.vpc_cidr_block]
   egress_prefix_list_ids = [aws_vpc_endpoint.dynamodb.prefix_list_id]
 
-  alarm_actions = var.alarm_actions
+  errors_alarm_threshold    = 1
+  throttles_alarm_threshold = 0
+  duration_alarm_ratio      = 0.8
+  alarm_actions             = local.alarm_actions
 }

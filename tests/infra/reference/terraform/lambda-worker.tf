@@ -60,11 +60,13 @@ module "lambda_worker" {
 
   package_type                   = "Zip"
   filename                       = var.lambda_packages["worker"]
+  artifacts_bucket               = module.artifacts.bucket_name
   runtime                        = "python3.13"
   architecture                   = "arm64"
   memory_size                    = local.worker_settings.memory_size
   timeout                        = 60
   reserved_concurrent_executions = null
+  provisioned_concurrency        = null
   log_retention_days             = var.log_retention_days
 
   environment_variables = merge({
@@ -141,5 +143,8 @@ module "lambda_worker" {
     }
   }
 
-  alarm_actions = var.alarm_actions
+  errors_alarm_threshold    = 5
+  throttles_alarm_threshold = 0
+  duration_alarm_ratio      = 0.9
+  alarm_actions             = local.alarm_actions
 }

@@ -9,11 +9,14 @@ provider "aws" {
   region = var.aws_region
 
   default_tags {
-    tags = {
+    tags = merge({
+      Team       = "platform"
+      CostCenter = "cc-42"
+    }, {
       Project     = var.project_name
       Environment = var.environment
       ManagedBy   = "stratus"
-    }
+    })
   }
 }
 

@@ -129,3 +129,13 @@ output "records_database_secret_arn" {
   description = "Secret holding database records's credentials."
   value       = module.postgres_records.secret_arn
 }
+
+output "partner_api_key_secret_arn" {
+  description = "ARN of secret partner-api-key."
+  value       = module.secret_partner-api-key.secret_arn
+}
+
+output "token_signing_secret_arn" {
+  description = "ARN of secret token-signing."
+  value       = module.secret_token-signing.secret_arn
+}

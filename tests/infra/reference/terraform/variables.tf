@@ -59,15 +59,3 @@ variable "image_tags" {
     error_message = "image_tags needs the tag of every image service: admin, records, web (push with stratus image, or pass -var 'image_tags={...}')."
   }
 }
-
-variable "vpc_id" {
-  description = "VPC of the databases and of the Lambda services that use them; null uses the account's default VPC."
-  type        = string
-  default     = null
-}
-
-variable "subnet_ids" {
-  description = "Subnets (one per Availability Zone, at least two) of the databases and their services; empty uses every subnet of the VPC."
-  type        = list(string)
-  default     = []
-}

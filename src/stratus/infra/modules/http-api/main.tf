@@ -92,6 +92,7 @@ resource "aws_lambda_permission" "integration" {
   statement_id  = "AllowHttpApiInvoke"
   action        = "lambda:InvokeFunction"
   function_name = each.value.function_name
+  qualifier     = each.value.qualifier
   principal     = "apigateway.amazonaws.com"
   source_arn    = "${aws_apigatewayv2_api.this.execution_arn}/*/*"
 }

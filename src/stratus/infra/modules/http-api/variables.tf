@@ -38,11 +38,12 @@ variable "log_retention_days" {
 }
 
 variable "lambda_integrations" {
-  description = "Lambda proxy integrations (payload format 2.0), by key: function name, invoke ARN, timeout."
+  description = "Lambda proxy integrations (payload format 2.0), by key: function name, invoke ARN, timeout, and the alias invoked (qualifier, null for none)."
   type = map(object({
     function_name        = string
     invoke_arn           = string
     timeout_milliseconds = number
+    qualifier            = optional(string)
   }))
   default = {}
 }

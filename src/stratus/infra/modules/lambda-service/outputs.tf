@@ -19,8 +19,16 @@ output "function_arns" {
 }
 
 output "invoke_arns" {
-  description = "Invoke ARN of each function, by key (for API Gateway integrations and authorizers)."
-  value       = { for key, function in aws_lambda_function.this : key => function.invoke_arn }
+  description = "Invoke ARN of each function, by key (for API Gateway integrations and authorizers): the HTTP function's alias live when it has provisioned concurrency."
+  value = {
+    for key, function in aws_lambda_function.this :
+    key => key == "http" && length(aws_lambda_alias.live) > 0 ? aws_lambda_alias.live[0].invoke_arn : function.invoke_arn
+  }
+}
+
+output "qualifiers" {
+  description = "The alias each function is invoked through, by key (live for an HTTP function with provisioned concurrency), else null."
+  value       = { for key, function in aws_lambda_function.this : key => key == "http" && length(aws_lambda_alias.live) > 0 ? "live" : null }
 }
 
 output "log_group_names" {

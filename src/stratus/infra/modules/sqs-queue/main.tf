@@ -43,7 +43,7 @@ resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
   period              = 300
   evaluation_periods  = 1
   comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
+  threshold           = var.dlq_depth_alarm_threshold
   treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_actions
   ok_actions          = var.alarm_actions

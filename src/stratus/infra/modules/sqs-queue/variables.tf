@@ -56,6 +56,12 @@ variable "oldest_message_age_alarm_seconds" {
   default     = 900
 }
 
+variable "dlq_depth_alarm_threshold" {
+  description = "Alarm when the dead-letter queue holds more messages than this."
+  type        = number
+  default     = 0
+}
+
 variable "alarm_actions" {
   description = "ARNs notified when an alarm changes state (e.g. SNS topics)."
   type        = list(string)
