@@ -8,6 +8,8 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from stratus_common.database import database_secret_env_var, database_url_env_var
+from stratus_common.secrets import secret_env_var
 from stratus_common.settings import resource_env_var
 
 from stratus import naming
@@ -141,6 +143,12 @@ def test_services_read_their_resources_from_the_variables_the_plan_sets(kind: st
     assert resource_env_var(kind, "rate-limits") == variables[primary]  # type: ignore[arg-type]
     if kind == "queue":
         assert resource_env_var("dlq", "rate-limits") == variables["dlq_url"]
+
+
+def test_services_read_their_secrets_from_the_variables_the_plan_sets() -> None:
+    assert secret_env_var("token-signing") == naming.binding_variables("secret", "token-signing")["arn"]
+    assert database_secret_env_var("rate-limits") == naming.binding_variables("database", "rate-limits")["secret_arn"]
+    assert database_url_env_var("rate-limits") == naming.binding_variables("database", "rate-limits")["url"]
 
 
 PASSED_IN = ("dlq", "role", "async_dlq", "authorizer")
