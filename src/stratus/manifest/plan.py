@@ -13,7 +13,7 @@ provisioned, the Terraform to module outputs and variables.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -162,18 +162,6 @@ class Plan:
     buckets: Mapping[str, BucketPlan]
     databases: Mapping[str, DatabasePlan]
     secrets: Mapping[str, SecretPlan]
-
-    def functions(self) -> Iterator[Function]:
-        """Every Lambda function of the stack."""
-        for service in self.services.values():
-            yield from service.functions
-
-    def function(self, source: str) -> Function:
-        """A function by its source (``worker``, ``worker/jobs``)."""
-        for function in self.functions():
-            if function.source == source:
-                return function
-        raise KeyError(f"no function {source!r}")
 
 
 def derive(stack: Stack) -> Plan:
