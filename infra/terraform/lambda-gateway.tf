@@ -47,7 +47,7 @@ module "lambda_gateway" {
     STRATUS_ENV              = var.environment
     STRATUS_PROJECT          = var.project_name
     STRATUS_RATE_LIMITS      = "{\"/\": {\"period\": 60, \"requests\": 100}}"
-    STRATUS_ROUTE_AUTH       = "{\"/\": \"none\", \"/auth\": \"none\", \"/web\": \"none\", \"/worker\": \"api_key\"}"
+    STRATUS_ROUTE_AUTH       = "{\"/\": \"none\", \"/auth\": \"none\", \"/players\": \"token\", \"/records\": \"token\", \"/texts\": \"token\", \"/users\": \"api_key\", \"/web\": \"none\", \"/worker\": \"api_key\"}"
     STRATUS_SERVICE          = "gateway"
     TOKEN_SIGNING_SECRET_ARN = module.secret_token-signing.secret_arn
   }

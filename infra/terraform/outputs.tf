@@ -20,6 +20,11 @@ output "certificate_arn" {
   value       = module.api.certificate_arn
 }
 
+output "lambda_api_function_name" {
+  description = "Name of api's HTTP function."
+  value       = module.lambda_api.function_names["http"]
+}
+
 output "lambda_gateway_function_name" {
   description = "Name of gateway's HTTP function."
   value       = module.lambda_gateway.function_names["http"]
@@ -28,6 +33,21 @@ output "lambda_gateway_function_name" {
 output "lambda_idp_function_name" {
   description = "Name of idp's HTTP function."
   value       = module.lambda_idp.function_names["http"]
+}
+
+output "lambda_players_function_name" {
+  description = "Name of players's HTTP function."
+  value       = module.lambda_players.function_names["http"]
+}
+
+output "lambda_records_function_name" {
+  description = "Name of records's HTTP function."
+  value       = module.lambda_records.function_names["http"]
+}
+
+output "lambda_text_function_name" {
+  description = "Name of text's HTTP function."
+  value       = module.lambda_text.function_names["http"]
 }
 
 output "apprunner_web_url" {
@@ -70,6 +90,21 @@ output "jobs_dlq_url" {
   value       = module.sqs_jobs.dlq_url
 }
 
+output "record_events_queue_url" {
+  description = "URL of queue record-events."
+  value       = module.sqs_record-events.queue_url
+}
+
+output "record_events_queue_arn" {
+  description = "ARN of queue record-events."
+  value       = module.sqs_record-events.queue_arn
+}
+
+output "record_events_dlq_url" {
+  description = "URL of queue record-events's dead-letter queue."
+  value       = module.sqs_record-events.dlq_url
+}
+
 output "accounts_table_name" {
   description = "Name of table accounts."
   value       = module.dynamodb_accounts.table_name
@@ -85,6 +120,16 @@ output "job_records_table_name" {
   value       = module.dynamodb_job-records.table_name
 }
 
+output "player_stats_table_name" {
+  description = "Name of table player-stats."
+  value       = module.dynamodb_player-stats.table_name
+}
+
+output "players_table_name" {
+  description = "Name of table players."
+  value       = module.dynamodb_players.table_name
+}
+
 output "rate_limits_table_name" {
   description = "Name of table rate_limits."
   value       = module.dynamodb_rate_limits.table_name
@@ -98,6 +143,36 @@ output "refresh_tokens_table_name" {
 output "sessions_table_name" {
   description = "Name of table sessions."
   value       = module.dynamodb_sessions.table_name
+}
+
+output "texts_table_name" {
+  description = "Name of table texts."
+  value       = module.dynamodb_texts.table_name
+}
+
+output "user_emails_table_name" {
+  description = "Name of table user-emails."
+  value       = module.dynamodb_user-emails.table_name
+}
+
+output "users_table_name" {
+  description = "Name of table users."
+  value       = module.dynamodb_users.table_name
+}
+
+output "records_database_address" {
+  description = "Host of database records."
+  value       = module.postgres_records.address
+}
+
+output "records_database_secret_arn" {
+  description = "Secret holding database records's credentials."
+  value       = module.postgres_records.secret_arn
+}
+
+output "cursor_signing_secret_arn" {
+  description = "ARN of secret cursor-signing."
+  value       = module.secret_cursor-signing.secret_arn
 }
 
 output "token_signing_secret_arn" {

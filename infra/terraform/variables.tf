@@ -44,8 +44,8 @@ variable "lambda_packages" {
   default     = {}
 
   validation {
-    condition     = alltrue([for service in ["gateway", "idp", "worker"] : contains(keys(var.lambda_packages), service)])
-    error_message = "lambda_packages needs the .zip of every zip-packaged Lambda service: gateway, idp, worker (run stratus build, or pass -var 'lambda_packages={...}')."
+    condition     = alltrue([for service in ["api", "gateway", "idp", "players", "records", "text", "worker"] : contains(keys(var.lambda_packages), service)])
+    error_message = "lambda_packages needs the .zip of every zip-packaged Lambda service: api, gateway, idp, players, records, text, worker (run stratus build, or pass -var 'lambda_packages={...}')."
   }
 }
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-ResourceKind = Literal["queue", "table", "bucket", "database", "secret"]
+ResourceKind = Literal["queue", "table", "bucket", "database", "secret", "model"]
 
 SERVICE_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 RESOURCE_NAME_RE = re.compile(r"^[a-z][a-z0-9]*([_-][a-z0-9]+)*$")
@@ -41,6 +41,7 @@ NAME_LIMITS: dict[str, tuple[int, str]] = {
     "table": (255, "DynamoDB table names are at most 255 characters"),
     "database": (63, "RDS DB identifiers are at most 63 characters"),
     "secret": (512, "Secrets Manager secret names are at most 512 characters"),
+    "model": (512, "a model is named only in stratus.toml"),
     "rule": (64, "EventBridge rule names are at most 64 characters"),
 }
 
@@ -50,6 +51,7 @@ SUFFIXES: dict[str, tuple[str, str]] = {
     "dlq": ("-dlq", "queue"),  # a queue's dead-letter queue
     "role": ("-role", "iam_role"),  # the role a service runs as
     "authorizer": ("-authorizer", "lambda"),  # the HTTP API authorizer's own function
+    "migrate": ("-migrate", "lambda"),  # a service's database migrations
     "async_dlq": ("-async-dlq", "queue"),  # dead-letter queue of a Lambda service's asynchronous invocations
     "ecr_access_role": ("-ecr-access", "iam_role"),  # App Runner's role to pull from ECR
     "execution_role": ("-execution", "iam_role"),  # ECS task execution role
@@ -137,6 +139,11 @@ def env_prefix(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "_", name).upper()
 
 
+def bedrock_model_arn(region: str, model_id: str) -> str:
+    """The ARN of a Bedrock foundation model (what ``aws_bedrock_foundation_model``'s ``model_arn`` is)."""
+    return f"arn:aws:bedrock:{region}::foundation-model/{model_id}"
+
+
 def binding_variables(kind: ResourceKind, name: str) -> dict[str, str]:
     """The variables a service gets for one resource it uses, by the attribute each holds."""
     prefix = env_prefix(name)
@@ -148,4 +155,6 @@ def binding_variables(kind: ResourceKind, name: str) -> dict[str, str]:
         return {"name": f"{prefix}_BUCKET_NAME"}
     if kind == "secret":
         return {"arn": f"{prefix}_SECRET_ARN"}
+    if kind == "model":
+        return {"id": f"{prefix}_MODEL_ID"}
     return {"url": f"{prefix}_DATABASE_URL", "secret_arn": f"{prefix}_DATABASE_SECRET_ARN"}

@@ -131,8 +131,22 @@ class LocalView:
             self.tables[name] = {
                 "keys": [(k["AttributeName"], types[k["AttributeName"]]) for k in table["KeySchema"]],
                 "ttl": ttl.get("AttributeName") if ttl["TimeToLiveStatus"] == "ENABLED" else None,
+                "indexes": sorted(
+                    (
+                        index["IndexName"],
+                        tuple((k["AttributeName"], types[k["AttributeName"]]) for k in index["KeySchema"]),
+                        index["Projection"]["ProjectionType"],
+                    )
+                    for index in table.get("GlobalSecondaryIndexes", [])
+                ),
             }
-            self._things.update({name: Thing("table", name, "name"), table["TableArn"]: Thing("table", name, "arn")})
+            self._things.update(
+                {
+                    name: Thing("table", name, "name"),
+                    table["TableArn"]: Thing("table", name, "arn"),
+                    f"{table['TableArn']}/index/*": Thing("table", name, "index_arns"),
+                }
+            )
         self.buckets: dict[str, dict[str, Any]] = {}
         self.notifications: dict[tuple[str, str], dict[str, Any]] = {}
         for bucket in s3.list_buckets()["Buckets"]:

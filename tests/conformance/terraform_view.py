@@ -88,6 +88,7 @@ class TerraformView:
         self.env, self.project, self.region = env, project, region
         self.modules: dict[str, dict[str, Any]] = {}
         self.locals: dict[str, Any] = {}
+        self.data: dict[tuple[str, str], dict[str, Any]] = {}
         for path, text in files.items():
             if "/" in path or not path.endswith(".tf"):
                 continue
@@ -95,6 +96,10 @@ class TerraformView:
             for entry in parsed.get("module", []):
                 for name, body in entry.items():
                     self.modules[name] = {k: _one(v) for k, v in body.items() if not k.startswith("__")}
+            for entry in parsed.get("data", []):
+                for kind, blocks in entry.items():
+                    for name, body in blocks.items():
+                        self.data[(kind, name)] = {k: _one(v) for k, v in body.items() if not k.startswith("__")}
             for entry in parsed.get("locals", []):
                 self.locals.update({k: _one(v) for k, v in entry.items() if not k.startswith("__")})
         self.prefix = f"{project}-{env}"
@@ -146,6 +151,12 @@ class TerraformView:
         match = _OUTPUT.fullmatch(expr)
         if match:
             return self.output(*match.groups())
+        model = re.fullmatch(r"data\.aws_bedrock_foundation_model\.([\w-]+)\.(model_id|model_arn)", expr)
+        if model:  # what the data source evaluates to in AWS: the model's id, or its ARN in this region
+            model_id = self.data[("aws_bedrock_foundation_model", model.group(1))]["model_id"]
+            if model.group(2) == "model_id":
+                return model_id
+            return f"arn:aws:bedrock:{self.region}::foundation-model/{model_id}"
         return f"<{expr}>"  # what no comparison reads (alarm actions, the VPC): kept as written
 
     def _local(self, name: str) -> Any:
@@ -198,8 +209,11 @@ class TerraformView:
                     "service": module.removeprefix("lambda_"),
                     "handler": function["handler"],
                     "memory": self.value(args["memory_size"]),
-                    "timeout": self.value(args["timeout"]),
-                    "reserved_concurrency": self.value(args["reserved_concurrent_executions"]),
+                    # the module: coalesce(each.value.timeout, var.timeout); unreserved: -1, no reservation
+                    "timeout": function.get("timeout") or self.value(args["timeout"]),
+                    "reserved_concurrency": None
+                    if function.get("unreserved")
+                    else self.value(args["reserved_concurrent_executions"]),
                     "environment": environment,
                 }
         return out
@@ -275,7 +289,16 @@ class TerraformView:
                 keys = [(a["hash_key"], a["hash_key_type"])]
                 if "range_key" in a:
                     keys.append((a["range_key"], a["range_key_type"]))
-                out[a["name"]] = {"keys": keys, "ttl": a.get("ttl_attribute")}
+                types = a.get("attributes") or dict(keys)
+                indexes = sorted(
+                    (
+                        index["name"],
+                        tuple((key, types[key]) for key in (index["hash_key"], index["range_key"]) if key),
+                        index["projection_type"],
+                    )
+                    for index in a.get("global_secondary_indexes", [])
+                )
+                out[a["name"]] = {"keys": keys, "ttl": a.get("ttl_attribute"), "indexes": indexes}
         return out
 
     def buckets(self) -> dict[str, dict[str, Any]]:

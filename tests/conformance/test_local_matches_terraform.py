@@ -139,7 +139,7 @@ def test_a_difference_fails_with_the_field_that_differs(tmp_path: Path, monkeypa
 QUEUES, TABLES, BUCKETS = ("jobs", "mail", "orders"), ("users", "job-records"), ("uploads", "media")
 ACCESS = {"queue": ("send", "receive", "send-receive"), "table": ("read", "write", "read-write"),
           "bucket": ("read", "write", "read-write"), "database": ("read", "read-write"),
-          "secret": ("read",)}  # fmt: skip
+          "secret": ("read",), "model": ("invoke",)}  # fmt: skip
 
 
 @st.composite
@@ -157,7 +157,11 @@ def manifests(draw: st.DrawFn) -> dict[str, Any]:
     }
     tables = {
         t: {"hash_key": "id", **({"range_key": "at", "range_key_type": "N"} if draw(st.booleans()) else {}),
-            **({"ttl_attribute": "expires_at"} if draw(st.booleans()) else {})}
+            **({"ttl_attribute": "expires_at"} if draw(st.booleans()) else {}),
+            **({"indexes": [{"name": "by-owner", "hash_key": "owner", **({"range_key": "at", "range_key_type": "N"}
+                                                                       if draw(st.booleans()) else {}),
+                             "projection": draw(st.sampled_from(["all", "keys_only"]))}]}
+               if draw(st.booleans()) else {})}
         for t in draw(st.lists(st.sampled_from(TABLES), unique=True, max_size=2))
     }  # fmt: skip
     chosen = draw(st.lists(st.sampled_from(BUCKETS), unique=True, max_size=2))
@@ -167,7 +171,9 @@ def manifests(draw: st.DrawFn) -> dict[str, Any]:
         s: draw(st.sampled_from([{"generate": 64}, {"generate": 40}, {"external": True}]))
         for s in draw(st.lists(st.sampled_from(["signing", "partner-key"]), unique=True))
     }
-    resources = {**dict.fromkeys(queues, "queue"), **dict.fromkeys(tables, "table"),
+    models = {m: {"id": "anthropic.claude-3-haiku-20240307-v1:0"}
+              for m in draw(st.lists(st.sampled_from(["writer", "judge"]), unique=True))}  # fmt: skip
+    resources = {**dict.fromkeys(queues, "queue"), **dict.fromkeys(tables, "table"), **dict.fromkeys(models, "model"),
                  **dict.fromkeys(buckets, "bucket"), **dict.fromkeys(databases, "database"),
                  **dict.fromkeys(secrets, "secret")}  # fmt: skip
     services: dict[str, Any] = {}
@@ -198,6 +204,8 @@ def manifests(draw: st.DrawFn) -> dict[str, Any]:
                 service["reserved_concurrency"] = draw(st.integers(1, 5))
             if draw(st.booleans()):
                 service["provisioned_concurrency"] = 1
+            if draw(st.booleans()):
+                service["migrations"] = f"svc{i}.migrate.handler"
         else:
             service["cpu"], service["memory"] = draw(st.sampled_from([(1024, 2048), (512, 1024)]))
         if draw(st.booleans()):
@@ -230,7 +238,7 @@ def manifests(draw: st.DrawFn) -> dict[str, Any]:
                                 if draw(st.booleans()) else {})}  # fmt: skip
     return {"project": {"name": draw(st.sampled_from(["acme", "shop"])), "region": "eu-west-1"},
             "environments": environments, "api": api, "services": services, "queues": queues, "tables": tables,
-            "buckets": buckets, "databases": databases, "secrets": secrets,
+            "buckets": buckets, "databases": databases, "secrets": secrets, "models": models,
             **({"network": {"create": True}} if databases else {})}  # fmt: skip
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+import uuid
 from pathlib import Path
 
 import boto3
@@ -22,23 +21,9 @@ pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    # A copy of the project, so a developer's own `stratus dev` in the checkout is left alone.
-    root = tmp_path_factory.mktemp("repo")
-    shutil.copy(REPO / "stratus.toml", root / "stratus.toml")
-    shutil.copytree(REPO / "services", root / "services", ignore=shutil.ignore_patterns("__pycache__", "tests"))
-    shutil.copytree(REPO / "libs", root / "libs", ignore=shutil.ignore_patterns("__pycache__", "tests"))
-    running = DevStack(root)
-    created = subprocess.run(
-        [sys.executable, "-m", "stratus", "apikey", "create", "e2e-tests"],
-        cwd=root, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert created.returncode == 0, created.stderr
-    running.api_key = created.stdout.strip()  # type: ignore[attr-defined]
-    running.client.headers["x-api-key"] = running.api_key  # type: ignore[attr-defined]
-    yield running
-    running.stop()
+@pytest.fixture
+def stack(repo_stack: DevStack) -> DevStack:
+    return repo_stack
 
 
 def test_the_worker_needs_an_api_key(stack: DevStack) -> None:
@@ -118,7 +103,7 @@ def test_web_is_reached_through_the_http_proxy_integration(stack: DevStack) -> N
     page = stack.client.get("/web/")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
-    assert "<title>Web Service</title>" in page.text
+    assert "<title>TypeRush</title>" in page.text
     data = stack.client.get("/web/api/data")
     assert data.json()["items"][0] == {"id": 1, "name": "Item 1"}
 
@@ -128,6 +113,11 @@ def test_the_services_integration_tests_pass_against_the_running_stack(stack: De
     import sys
 
     tests = [str(p) for p in REPO.glob("services/*/tests/integration") if p.is_dir()]
+    # a signed-in player for the token-protected services (players, text, records)
+    username, password = f"it-{uuid.uuid4().hex[:8]}", "a long enough passphrase"
+    assert httpx.post(f"{stack.url}/auth/register", json={"username": username, "password": password}).is_success
+    token = httpx.post(f"{stack.url}/auth/token", data={"grant_type": "password", "username": username,
+                                                        "password": password}).json()["access_token"]  # fmt: skip
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
         cwd=REPO,
@@ -136,6 +126,7 @@ def test_the_services_integration_tests_pass_against_the_running_stack(stack: De
             "STRATUS_URL": stack.url,
             "STRATUS_API_KEY": stack.api_key,  # type: ignore[attr-defined]
             "STRATUS_API_KEY_PATH": "/worker/health",
+            "STRATUS_TOKEN": token,
         },
         capture_output=True,
         text=True,

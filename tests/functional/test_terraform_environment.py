@@ -32,6 +32,8 @@ from tests.conformance.terraform_view import TerraformView, Thing
 pytestmark = pytest.mark.functional
 HOST = host_target()
 ROOT = find_root(Path(__file__))
+# Each database at a port where nothing listens: booting and /health must not need it.
+DATABASES = {name: f"postgresql://postgres@127.0.0.1:9/{name}" for name in environment_stacks(ROOT)["dev"].databases}
 
 
 def _zip_services() -> list[str]:
@@ -57,6 +59,9 @@ def _what_aws_holds(aws: LocalAws) -> dict[Thing, str]:
     for secret in aws.client("secretsmanager").list_secrets()["SecretList"]:
         out[Thing("secret", secret["Name"], "arn")] = secret["ARN"]
     out[Thing("api", "", "url")] = "http://127.0.0.1:9"  # not called by /health
+    for name, url in DATABASES.items():  # /health answers without its database (it reports it unreachable)
+        out[Thing("database", name, "url")] = url
+        out[Thing("database", name, "secret_arn")] = aws.provisioned.database_secrets[name]  # type: ignore[attr-defined]
     return out
 
 
@@ -81,7 +86,7 @@ def local_aws() -> Any:
     async def start() -> None:
         await aws.start()
         values = {name: random_value(s.spec.generate or 64) for name, s in stack.plan.secrets.items()}
-        await aws.provision(stack, {}, values)
+        aws.provisioned = await aws.provision(stack, DATABASES, values)  # type: ignore[attr-defined]
 
     try:
         loop.run_until_complete(start())

@@ -143,3 +143,18 @@ def test_names_that_differ_only_by_dash_or_underscore_get_distinct_sids() -> Non
     stack = parse_stack(raw, root=Path("/nowhere"))
     sids = [sid for sid, _, _ in service_statements(stack, "svc")]
     assert sids == ["TableAB", "TableAB2"]
+
+
+@pytest.mark.parametrize(("access", "index_grant"), [("read", True), ("read-write", True), ("write", False)])
+def test_a_table_with_indexes_grants_query_and_scan_on_its_indexes_to_readers(access: str, index_grant: bool) -> None:
+    # GIVEN a table with a global secondary index
+    raw = {
+        "project": {"name": "acme"},
+        "services": {"svc": {"kind": "lambda", "path": "/svc", "uses": {"users": access}}},
+        "tables": {"users": {"hash_key": "id", "indexes": [{"name": "by-email", "hash_key": "email"}]}},
+    }
+    got = service_statements(parse_stack(raw, root=Path("/nowhere")), "svc")
+    # THEN the table's statement is unchanged, and a reader also gets Query and Scan on <table arn>/index/*
+    assert got[0] == EXPECTED[("users", access)][0]
+    extra = [("TableUsersIndexes", ["dynamodb:Query", "dynamodb:Scan"], ["module.dynamodb_users.index_arns"])]
+    assert got[1:] == (extra if index_grant else [])

@@ -301,3 +301,18 @@ def test_derived_names_must_fit_awss_limits_in_every_environment(tmp_path: Path)
         "'acme-production-eu-west-worker-notifications-of-new-orders-consumer' is 67 characters: "
         "Lambda function names are at most 64 characters; use a shorter name"
     ]
+
+
+@pytest.mark.parametrize(
+    ("indexes", "message"),
+    [
+        ('[{ name = "by-email", hash_key = "email" }, { name = "by-email", hash_key = "name" }]',
+         "index 'by-email' is declared twice"),
+        ('[{ name = "by-id", hash_key = "id", hash_key_type = "N" }]',
+         "attribute 'id' is a key of type S and of type N"),
+        ('[{ name = "x", hash_key = "email" }]', "must be 3-255 letters"),
+    ],
+)  # fmt: skip
+def test_table_indexes_are_checked_where_they_are_declared(tmp_path: Path, indexes: str, message: str) -> None:
+    found = problems(tmp_path, f'[tables.users]\nhash_key = "id"\nindexes = {indexes}\n')
+    assert any(p.startswith("stratus.toml: tables.users") and message in p for p in found), found

@@ -135,11 +135,11 @@ def test_names_of_queues_and_roles(root: Path) -> None:
     assert plan.buckets["uploads"].notifications[0].function_name == "acme-dev-worker-uploads-events"
 
 
-@pytest.mark.parametrize("kind", ["queue", "table", "bucket", "database"])
+@pytest.mark.parametrize("kind", ["queue", "table", "bucket", "database", "model"])
 def test_services_read_their_resources_from_the_variables_the_plan_sets(kind: str) -> None:
     # stratus_common (the services' side) and stratus.naming (the toolkit's) must agree on every variable name
     variables = naming.binding_variables(kind, "rate-limits")  # type: ignore[arg-type]
-    primary = {"queue": "url", "table": "name", "bucket": "name", "database": "url"}[kind]
+    primary = {"queue": "url", "table": "name", "bucket": "name", "database": "url", "model": "id"}[kind]
     assert resource_env_var(kind, "rate-limits") == variables[primary]  # type: ignore[arg-type]
     if kind == "queue":
         assert resource_env_var("dlq", "rate-limits") == variables["dlq_url"]
@@ -151,7 +151,7 @@ def test_services_read_their_secrets_from_the_variables_the_plan_sets() -> None:
     assert database_url_env_var("rate-limits") == naming.binding_variables("database", "rate-limits")["url"]
 
 
-PASSED_IN = ("dlq", "role", "async_dlq", "authorizer")
+PASSED_IN = ("dlq", "role", "async_dlq", "authorizer", "migrate")
 
 
 @pytest.mark.parametrize("what", sorted(w for w in naming.SUFFIXES if w not in PASSED_IN))

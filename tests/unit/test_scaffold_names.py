@@ -14,7 +14,7 @@ from stratus.scaffold.names import (
 )
 
 
-@pytest.mark.parametrize("name", ["orders", "billing-api", "notifier", "api", "inventory", "s3-sync", "players2go"])
+@pytest.mark.parametrize("name", ["orders", "billing-api", "notifier", "catalog", "inventory", "s3-sync", "players2go"])
 def test_specific_lowercase_names_are_accepted(name: str) -> None:
     assert check_service_name(name) == name
 
@@ -121,3 +121,11 @@ def test_a_path_must_be_well_formed_and_free() -> None:
     for bad in ["orders", "/orders/", "/Orders", "/a//b"]:
         with pytest.raises(ScaffoldError, match="invalid path"):
             check_path(bad, routed)
+
+
+def test_a_package_installed_here_blocks_a_new_service_but_not_a_new_projects_first() -> None:
+    # `stratus new` installs the service where stratus runs: an installed package of that name would collide;
+    # `stratus init` makes a project with an environment of its own, where it would not
+    with pytest.raises(ScaffoldError, match="already installed"):
+        check_service_name("werkzeug")
+    assert check_service_name("werkzeug", this_environment=False) == "werkzeug"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from stratus.manifest import load_stack
+from stratus.manifest import ManifestError, load_stack
 from stratus.scaffold.names import ScaffoldError
 from stratus.scaffold.resource import add_resource
 from stratus.scaffold.service import new_service
@@ -113,6 +113,7 @@ def test_the_generated_code_is_ruff_clean(project: Path) -> None:
         (lambda root: add_resource(root, "queue", "events", to="worker", access="read"), "invalid access"),
         (lambda root: add_resource(root, "table", "events", access="read"), "--access needs --to"),
         (lambda root: add_resource(root, "bucket", "my_files"), "invalid bucket name"),
+        (lambda root: add_resource(root, "queue", "events", keys={"hash_key": "id"}), "--hash-key: not an option"),
     ],
 )
 def test_bad_input_is_one_error_with_exit_code_2_and_nothing_written(project: Path, call: object, message: str) -> None:
@@ -158,6 +159,24 @@ def test_add_declares_with_defaults_and_grants(project: Path) -> None:
     assert "entries" in terraform and "receipts" in terraform and "books" in terraform
     # AND the worker's comment survived
     assert "# the gateway's authorizer checks x-api-key" in (project / "stratus.toml").read_text()
+
+
+def test_add_a_table_with_its_keys_and_a_model_with_its_id(project: Path) -> None:
+    new_service(project, "lambda", "ledger")
+    add_resource(project, "table", "entries", to="ledger", keys={"hash_key": "account", "range_key": "at"})
+    model = add_resource(project, "model", "writer", to="ledger", keys={"id": "amazon.nova-micro-v1:0"})
+    stack = load_stack(project)
+    assert (stack.tables["entries"].hash_key, stack.tables["entries"].range_key) == ("account", "at")
+    assert stack.models["writer"].id == "amazon.nova-micro-v1:0"
+    assert stack.services["ledger"].uses["writer"] == "invoke"
+    assert model.variables == ["WRITER_MODEL_ID"] and model.lookup == 'model_id("writer")'
+    terraform = (project / "infra" / "terraform" / "bedrock-writer.tf").read_text()
+    assert 'model_id = "amazon.nova-micro-v1:0"' in terraform
+    # AND a model id Bedrock could not know is refused, naming the field, and nothing is written
+    before = snapshot(project)
+    with pytest.raises(ManifestError, match=r"models\.judge\.id: must be a Bedrock foundation model id"):
+        add_resource(project, "model", "judge", keys={"id": "gpt 4"})
+    assert snapshot(project) == before
 
 
 def test_without_infra_terraform_nothing_is_rendered(project: Path) -> None:

@@ -7,6 +7,12 @@ does not pay for importing FastAPI on its cold start.
 :mod:`stratus_common.secrets` reads the manifest's ``[secrets.NAME]`` (cached, rotation-aware) and
 :mod:`stratus_common.database` gives a database's URL with its credentials from Secrets Manager.
 
+:mod:`stratus_common.aws_errors` tells AWS failures apart and turns them into a 503 to retry;
+:mod:`stratus_common.dynamo` reads DynamoDB's refusals (conditions, cancelled transactions) and retries transactions
+that concurrent ones cancelled; :mod:`stratus_common.times` writes moments as the stores keep them;
+:mod:`stratus_common.cursors` signs pagination cursors; :mod:`stratus_common.testing` is what services' tests share
+(signed-in callers, a clean environment, moto, a running stack's client).
+
 The identity modules are imported by name: :mod:`stratus_common.tokens` (access tokens: signing keys,
 issue, verify), :mod:`stratus_common.sessions` (the sessions table), :mod:`stratus_common.bearer` (the
 ``Authorization: Bearer`` header), :mod:`stratus_common.apikeys` (API keys), and
@@ -26,14 +32,18 @@ if TYPE_CHECKING:
     from stratus_common.environment import ConfigurationError
     from stratus_common.errors import (
         ApiError,
+        BadGateway,
         BadRequest,
         Conflict,
+        ErrorResponse,
         Forbidden,
         NotFound,
+        PayloadTooLarge,
         ServiceUnavailable,
         TooManyRequests,
         Unauthorized,
         error_body,
+        error_responses,
         install_error_handlers,
     )
     from stratus_common.lambda_handler import BasePathMiddleware, make_handler
@@ -50,12 +60,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ApiError",
+    "BadGateway",
     "BadRequest",
     "BasePathMiddleware",
     "ConfigurationError",
     "Conflict",
+    "ErrorResponse",
     "Forbidden",
     "NotFound",
+    "PayloadTooLarge",
     "ReadinessCheck",
     "ServiceSettings",
     "ServiceUnavailable",
@@ -68,6 +81,7 @@ __all__ = [
     "database_url",
     "dlq_url",
     "error_body",
+    "error_responses",
     "get_logger",
     "get_secret",
     "get_settings",
@@ -86,14 +100,18 @@ _MODULES = {
     "environment": ("ConfigurationError",),
     "errors": (
         "ApiError",
+        "BadGateway",
         "BadRequest",
         "Conflict",
+        "ErrorResponse",
         "Forbidden",
         "NotFound",
+        "PayloadTooLarge",
         "ServiceUnavailable",
         "TooManyRequests",
         "Unauthorized",
         "error_body",
+        "error_responses",
         "install_error_handlers",
     ),
     "lambda_handler": ("BasePathMiddleware", "make_handler"),

@@ -1,16 +1,23 @@
-"""The FastAPI app every service starts from: JSON errors and the standard probes.
+"""The FastAPI app every service starts from: JSON errors, a bound on request bodies and the standard probes.
 
 - ``GET /health``: ``{"status": "healthy", "service", "environment", "version", "uptime_seconds"}``
   (plus whatever the service's ``health_details`` adds);
 - ``GET /liveness``: ``{"status": "alive"}``;
 - ``GET /readiness``: ``{"status": "ready"}``, or 503 ``{"status": "not ready", "checks": {name: error}}``
   when a check registered with :func:`add_readiness_check` fails.
+
+Its OpenAPI document describes the errors as they are: the 422 FastAPI documents on every operation with parameters
+or a body is an :class:`~stratus_common.errors.ErrorResponse` (not FastAPI's own ``HTTPValidationError``, which the
+app never sends), and every operation with a body documents the 413 of the body bound
+(:mod:`stratus_common.body_limit`). A route adds the other errors it answers with
+``responses=error_responses(404, 409)``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -20,7 +27,8 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from stratus_common.errors import install_error_handlers
+from stratus_common.body_limit import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware
+from stratus_common.errors import ErrorResponse, error_responses, install_error_handlers
 from stratus_common.logging import get_logger
 from stratus_common.settings import get_settings
 
@@ -30,6 +38,7 @@ ReadinessCheck = Callable[[], object] | Callable[[], Awaitable[object]]
 """A readiness check: passes unless it raises or returns ``False``. Sync checks run in a thread."""
 
 _MAX_ERROR_TEXT = 300
+_SCHEMAS = "#/components/schemas/"
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,30 @@ async def _run_check(check: _Check) -> str | None:
     return "check returned False" if outcome is False else None
 
 
+def _document_errors(schema: dict[str, Any], max_body_bytes: int | None) -> dict[str, Any]:
+    """*schema* (an OpenAPI document FastAPI made) with its errors in the stack's shape: see the module's docstring."""
+    components: dict[str, Any] = schema.setdefault("components", {}).setdefault("schemas", {})
+    error_schema = ErrorResponse.model_json_schema(ref_template=_SCHEMAS + "{model}")
+    for name, definition in {**error_schema.pop("$defs", {}), "ErrorResponse": error_schema}.items():
+        components.setdefault(name, definition)
+    error = error_responses(413)[413]
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {}) if isinstance(operation, dict) else {}
+            content = responses.get("422", {}).get("content", {}).get("application/json", {})
+            if content.get("schema") == {"$ref": _SCHEMAS + "HTTPValidationError"}:
+                content["schema"] = {"$ref": _SCHEMAS + "ErrorResponse"}
+            if max_body_bytes is not None and "requestBody" in operation and "413" not in responses:
+                responses["413"] = {
+                    "description": f"{error['description']}: over {max_body_bytes} bytes",
+                    "content": {"application/json": {"schema": {"$ref": _SCHEMAS + "ErrorResponse"}}},
+                }
+    for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's; the second is used by the first only
+        if unused in components and f'"{_SCHEMAS}{unused}"' not in json.dumps(schema):
+            del components[unused]
+    return schema
+
+
 def create_app(
     title: str,
     *,
@@ -72,13 +105,16 @@ def create_app(
     service: str | None = None,
     description: str = "",
     health_details: Callable[[], Mapping[str, Any]] | None = None,
+    max_body_bytes: int | None = DEFAULT_MAX_BODY_BYTES,
     **fastapi_kwargs: Any,
 ) -> FastAPI:
-    """Return a FastAPI app with the JSON error handlers and the ``/health``, ``/liveness``, ``/readiness`` probes.
+    """Return a FastAPI app with the JSON error handlers, a bound on request bodies and the ``/health``,
+    ``/liveness``, ``/readiness`` probes.
 
     *version* defaults to ``SERVICE_VERSION`` and *service* to ``STRATUS_SERVICE`` (then ``SERVICE_NAME``,
-    then the title). *health_details* returns extra fields for ``/health``. Other keyword arguments go
-    to :class:`fastapi.FastAPI`.
+    then the title). *health_details* returns extra fields for ``/health``. A request body over *max_body_bytes*
+    (1 MiB unless given; ``None``: no bound) is a 413 ``payload_too_large``. Other keyword arguments go to
+    :class:`fastapi.FastAPI`.
     """
     settings = get_settings()
     service_name = service or settings.service_name or title
@@ -89,6 +125,16 @@ def create_app(
     app.state.started = time.monotonic()
     logger = get_logger(service_name)
     install_error_handlers(app, logger=logger)
+    if max_body_bytes is not None:
+        app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
+    generate_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _document_errors(generate_openapi(), max_body_bytes)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/health", tags=["probes"])
     async def health() -> dict[str, Any]:

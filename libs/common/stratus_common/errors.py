@@ -9,7 +9,9 @@ The tree::
           ├── Forbidden           403  forbidden
           ├── NotFound            404  not_found
           ├── Conflict            409  conflict
+          ├── PayloadTooLarge     413  payload_too_large
           ├── TooManyRequests     429  too_many_requests
+          ├── BadGateway          502  bad_gateway
           └── ServiceUnavailable  503  service_unavailable
 
 :func:`install_error_handlers` renders every error a FastAPI app can meet as::
@@ -27,6 +29,9 @@ The tree::
   from the status (``not_found``, ``method_not_allowed``, ...);
 - any other exception: 500 ``internal_error`` / ``Internal server error``; the traceback is logged,
   never returned.
+
+:class:`ErrorResponse` is that shape as a pydantic model, for the OpenAPI document: a route declares the errors it
+answers with ``responses=error_responses(404, 409)`` (:func:`error_responses`).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -49,14 +55,19 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ApiError",
+    "BadGateway",
     "BadRequest",
     "Conflict",
+    "ErrorBody",
+    "ErrorResponse",
     "Forbidden",
     "NotFound",
+    "PayloadTooLarge",
     "ServiceUnavailable",
     "TooManyRequests",
     "Unauthorized",
     "error_body",
+    "error_responses",
     "install_error_handlers",
 ]
 
@@ -161,12 +172,28 @@ class Conflict(_FixedStatusError):
     default_message = "Conflict"
 
 
+class PayloadTooLarge(_FixedStatusError):
+    """413: the request body is over the size the service accepts."""
+
+    status_code = 413
+    code = "payload_too_large"
+    default_message = "Payload too large"
+
+
 class TooManyRequests(_FixedStatusError):
     """429: the client is over its rate limit."""
 
     status_code = 429
     code = "too_many_requests"
     default_message = "Too many requests"
+
+
+class BadGateway(_FixedStatusError):
+    """502: a service this one called answered with something it cannot use."""
+
+    status_code = 502
+    code = "bad_gateway"
+    default_message = "Bad gateway"
 
 
 class ServiceUnavailable(_FixedStatusError):
@@ -183,6 +210,47 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     if details is not None:
         error["details"] = details
     return {"error": error}
+
+
+class ErrorBody(BaseModel):
+    """What went wrong."""
+
+    code: str = Field(description="Stable and machine-readable: not_found, validation_error, version_conflict, ...")
+    message: str = Field(description="For people")
+    details: Any = Field(
+        default=None,
+        description='Absent unless there are some; a 422 lists the fields at fault: [{"field", "message", "type"}]',
+    )
+
+
+class ErrorResponse(BaseModel):
+    """Every error answer: ``{"error": {"code", "message", "details"}}``."""
+
+    error: ErrorBody
+
+
+_ERROR_DESCRIPTIONS = {
+    400: "The request is malformed: a body that is not valid JSON, ...",
+    401: "No signed-in caller, or credentials that are not valid",
+    403: "The caller may not do this",
+    404: "No such resource",
+    409: "The request conflicts with the resource's current state",
+    413: "The request body is too large",
+    422: "A field is missing or not valid; details name it",
+    429: "Too many requests: retry after Retry-After seconds",
+    502: "A service this one called answered with something unusable",
+    503: "A dependency is unavailable: retry after Retry-After seconds",
+}
+
+
+def error_responses(*statuses: int, descriptions: Mapping[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a FastAPI route for the error *statuses* it answers, each documented as an
+    :class:`ErrorResponse`; *descriptions* replace the default description of a status."""
+    described = {**_ERROR_DESCRIPTIONS, **(descriptions or {})}
+    return {
+        status: {"model": ErrorResponse, "description": described.get(status) or _status_phrase(status) or "Error"}
+        for status in statuses
+    }
 
 
 def _status_phrase(status_code: int) -> str | None:

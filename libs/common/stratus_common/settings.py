@@ -18,6 +18,8 @@ Resources, for a resource *name* as written in ``stratus.toml`` (upper-cased, ``
 - ``dlq_url("jobs")``: ``JOBS_DLQ_URL``
 - ``table_name("users")``: ``USERS_TABLE_NAME``
 - ``bucket_name("storage")``: ``STORAGE_BUCKET_NAME``
+- ``model_id("text-generator")``: ``TEXT_GENERATOR_MODEL_ID`` (a ``[models.NAME]``; ``BEDROCK_MODEL_ID`` too when
+  the service uses one model)
 - ``database_url("records")``: ``RECORDS_DATABASE_URL`` with the credentials of ``RECORDS_DATABASE_SECRET_ARN``
   put in (the module-level function is :func:`stratus_common.database.database_url`; the method
   :meth:`ServiceSettings.database_url` gives the variable as it is, without a password in AWS)
@@ -48,12 +50,13 @@ __all__ = [
     "database_url",
     "dlq_url",
     "get_settings",
+    "model_id",
     "queue_url",
     "resource_env_var",
     "table_name",
 ]
 
-ResourceKind = Literal["queue", "dlq", "table", "bucket", "database"]
+ResourceKind = Literal["queue", "dlq", "table", "bucket", "database", "model"]
 
 _SUFFIXES: dict[ResourceKind, str] = {
     "queue": "QUEUE_URL",
@@ -61,6 +64,7 @@ _SUFFIXES: dict[ResourceKind, str] = {
     "table": "TABLE_NAME",
     "bucket": "BUCKET_NAME",
     "database": "DATABASE_URL",
+    "model": "MODEL_ID",
 }
 # The section of stratus.toml a resource of each kind is declared in.
 _SECTIONS: dict[ResourceKind, str] = {
@@ -69,6 +73,7 @@ _SECTIONS: dict[ResourceKind, str] = {
     "table": "tables",
     "bucket": "buckets",
     "database": "databases",
+    "model": "models",
 }
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 
@@ -181,6 +186,10 @@ class ServiceSettings(BaseSettings):
         """Return the name of S3 bucket *name* (``<NAME>_BUCKET_NAME``)."""
         return self._lookup("bucket", name)
 
+    def model_id(self, name: str) -> str:
+        """Return the Bedrock model id of model *name* (``<NAME>_MODEL_ID``)."""
+        return self._lookup("model", name)
+
     def database_url(self, name: str) -> str:
         """Return ``<NAME>_DATABASE_URL`` as it is: in AWS it has no password, so connect with the module-level
         :func:`database_url` (:func:`stratus_common.database.database_url`), which adds the credentials."""
@@ -214,6 +223,11 @@ def table_name(name: str) -> str:
 def bucket_name(name: str) -> str:
     """Return the name of S3 bucket *name*; see :meth:`ServiceSettings.bucket_name`."""
     return get_settings().bucket_name(name)
+
+
+def model_id(name: str) -> str:
+    """Return the Bedrock model id of model *name*; see :meth:`ServiceSettings.model_id`."""
+    return get_settings().model_id(name)
 
 
 def database_url(name: str, *, refresh: bool = False) -> str:

@@ -87,6 +87,7 @@ app = create_app(
     "Gateway",
     service="gateway",
     description="Health, sessions, rate limiting and upstream routes; its authorizer protects the stack's routes.",
+    max_body_bytes=None,  # a proxy: the upstream decides, and the HTTP API already stops bodies over 10 MB
 )
 
 

@@ -6,7 +6,8 @@ address — see :func:`stratus_common.environment.in_local_cloud`), the idp crea
 
 - the user ``demo`` with the password ``stratus-demo-password`` (``IDP_DEMO_USERNAME`` /
   ``IDP_DEMO_PASSWORD`` override them);
-- the machine client ``demo-client`` with the secret ``stratus-demo-client-secret`` (scopes ``api``).
+- the machine client ``demo-client`` with the secret ``stratus-demo-client-secret`` (scopes ``api`` and
+  ``texts:write``, which the text service wants to add or generate texts).
 
 ``IDP_SEED_DEMO=false`` turns this off. Nothing is ever seeded in AWS, whatever the variables say.
 
@@ -32,7 +33,7 @@ DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "stratus-demo-password"  # noqa: S105 - a documented, local-cloud-only demo credential
 DEMO_CLIENT_ID = "demo-client"
 DEMO_CLIENT_SECRET = "stratus-demo-client-secret"  # noqa: S105 - idem
-DEMO_CLIENT_SCOPES = ("api",)
+DEMO_CLIENT_SCOPES = ("api", "texts:write")  # texts:write: POST /texts and /texts/generate
 
 _lock = threading.Lock()
 _done = threading.Event()

@@ -1,11 +1,21 @@
 """The SQS consumer: ``worker.consumer.handler``, invoked by the event source mapping of the ``jobs`` queue.
 
+The job types (:data:`PROCESSORS`; ``POST /jobs`` refuses any other type):
+
+- ``echo``: returns the payload as it is;
+- ``sum``: ``{"numbers": [1, 2, 3.5]}`` -> ``6.5``; a payload without a list of finite numbers fails for good;
+- ``process_data``: describes any JSON object payload, deterministically: ``{"key": "value"}`` ->
+  ``{"key_count": 1, "keys": ["key"], "sha256": "<hex>", "size_bytes": 15}``, the keys sorted and the
+  SHA-256 and size (in bytes) of the payload's canonical JSON (see :func:`canonical_json`);
+- ``fail``: raises, on purpose (its payload's ``message``, if any), to exercise retries and the DLQ.
+
 Each record carries ``{"job_id": ...}``. For each one the consumer loads the job, and:
 
 - a job already ``succeeded`` or ``failed`` is skipped (a duplicate delivery);
 - otherwise it claims the job (``running``, under a lease), runs the processor for its type and
   marks it ``succeeded`` with the result;
-- a job of an unknown type, or whose payload its processor rejects, is ``failed`` for good, with
+- a job of an unknown type (the API refuses them, but a message from an older version may still
+  name one), or whose payload its processor rejects, is ``failed`` for good, with
   the reason, and its message is deleted (retrying cannot help);
 - a processor that raises anything else (type ``fail`` does, on purpose) leaves the job
   ``retrying`` and the record is reported failed, so SQS delivers it again after the visibility
@@ -18,6 +28,8 @@ The response is the partial batch response of ``ReportBatchItemFailures``:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import uuid
 from collections.abc import Callable, Mapping
@@ -31,8 +43,10 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
 __all__ = [
+    "JOB_TYPES",
     "PROCESSORS",
     "PermanentJobError",
+    "canonical_json",
     "handler",
     "lease_seconds",
     "process_batch",
@@ -62,13 +76,39 @@ def _sum(payload: Any) -> int | float:
     return total
 
 
+def canonical_json(value: Any) -> bytes:
+    """Return *value* as canonical JSON: keys sorted, no whitespace, non-ASCII characters as UTF-8 (not escaped).
+
+    Equal JSON values give equal bytes whatever their keys' order; NaN and Infinity are refused (``ValueError``).
+    """
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def _process_data(payload: Any) -> dict[str, Any]:
+    if not isinstance(payload, Mapping):
+        raise PermanentJobError('a "process_data" job needs a JSON object payload')
+    try:
+        encoded = canonical_json(payload)
+    except (TypeError, ValueError) as exc:
+        raise PermanentJobError(f'a "process_data" payload must be plain JSON: {exc}') from None
+    return {
+        "key_count": len(payload),
+        "keys": sorted(payload),
+        "sha256": hashlib.sha256(encoded).hexdigest(),
+        "size_bytes": len(encoded),
+    }
+
+
 def _fail(payload: Any) -> Any:
     message = payload.get("message") if isinstance(payload, Mapping) else None
     raise RuntimeError(str(message or "job of type 'fail' failed, as it always does"))
 
 
-PROCESSORS: Mapping[str, Processor] = {"echo": _echo, "sum": _sum, "fail": _fail}
+PROCESSORS: Mapping[str, Processor] = {"echo": _echo, "sum": _sum, "process_data": _process_data, "fail": _fail}
 """What each job type does: a function of the payload returning the JSON-serialisable result."""
+
+JOB_TYPES: tuple[str, ...] = tuple(sorted(PROCESSORS))
+"""The job types there is a processor for, sorted: the only ones ``POST /jobs`` accepts."""
 
 
 def lease_seconds(context: Any, default: float = 60.0) -> float:

@@ -29,10 +29,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from stratus_common.dynamo import is_conditional_check_failed
+from stratus_common.times import Clock, iso, utc_now
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -45,7 +46,6 @@ __all__ = [
     "RETRYING",
     "RUNNING",
     "SUCCEEDED",
-    "Clock",
     "InvalidMessage",
     "Job",
     "JobExists",
@@ -53,7 +53,6 @@ __all__ = [
     "JobStore",
     "message_body",
     "parse_message",
-    "utc_now",
 ]
 
 QUEUED = "queued"
@@ -66,22 +65,6 @@ FINAL_STATUSES = frozenset({SUCCEEDED, FAILED})
 # "status", "type", "result" and "error" are DynamoDB reserved words (or close enough): always alias.
 _NAMES = {"#status": "status", "#type": "type", "#result": "result", "#error": "error"}
 _READINESS_KEY = "__readiness__"
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    """Return the current time, in UTC."""
-    return datetime.now(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _conditional_check_failed(exc: Exception) -> bool:
-    response = getattr(exc, "response", None)
-    return isinstance(response, dict) and response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 class JobExists(Exception):
@@ -151,7 +134,7 @@ class JobStore:
 
     def create(self, job_type: str, payload: Any, *, job_id: str | None = None) -> Job:
         """Store a new ``queued`` job; raise :class:`JobExists` if a job has this id already."""
-        now = _iso(self.clock())
+        now = iso(self.clock())
         job = Job(
             job_id=job_id or str(uuid.uuid4()),
             type=job_type,
@@ -175,7 +158,7 @@ class JobStore:
                 ConditionExpression="attribute_not_exists(job_id)",
             )
         except Exception as exc:
-            if _conditional_check_failed(exc):
+            if is_conditional_check_failed(exc):
                 raise JobExists(job.job_id) from exc
             raise
         return job
@@ -219,14 +202,14 @@ class JobStore:
                     ":token": {"S": token},
                     ":expires": {"N": str(int(now.timestamp() + lease_seconds) + 1)},
                     ":epoch": {"N": str(int(now.timestamp()))},
-                    ":now": {"S": _iso(now)},
+                    ":now": {"S": iso(now)},
                     ":zero": {"N": "0"},
                     ":one": {"N": "1"},
                 },
                 ReturnValues="ALL_NEW",
             )
         except Exception as exc:
-            if _conditional_check_failed(exc):
+            if is_conditional_check_failed(exc):
                 return None
             raise
         return Job.from_item(response["Attributes"])
@@ -244,11 +227,11 @@ class JobStore:
                     **values,
                     ":running": {"S": RUNNING},
                     ":token": {"S": token},
-                    ":now": {"S": _iso(self.clock())},
+                    ":now": {"S": iso(self.clock())},
                 },
             )
         except Exception as exc:
-            if _conditional_check_failed(exc):
+            if is_conditional_check_failed(exc):
                 return False
             raise
         return True
@@ -295,11 +278,11 @@ class JobStore:
                     ":running": {"S": RUNNING},
                     ":retrying": {"S": RETRYING},
                     ":error": {"S": reason},
-                    ":now": {"S": _iso(self.clock())},
+                    ":now": {"S": iso(self.clock())},
                 },
             )
         except Exception as exc:
-            if _conditional_check_failed(exc):
+            if is_conditional_check_failed(exc):
                 return False
             raise
         return True
@@ -317,11 +300,11 @@ class JobStore:
                     ":failed": {"S": FAILED},
                     ":queued": {"S": QUEUED},
                     ":error": {"S": reason},
-                    ":now": {"S": _iso(self.clock())},
+                    ":now": {"S": iso(self.clock())},
                 },
             )
         except Exception as exc:
-            if _conditional_check_failed(exc):
+            if is_conditional_check_failed(exc):
                 return False
             raise
         return True

@@ -20,7 +20,7 @@ LOCAL = "Local cloud"
 AWS = "AWS"
 ORDER = ("init", "new", "add", "validate", "test",
          "dev", "invoke", "trigger", "events", "logs", "apikey",
-         "infra", "build", "image", "deploy")  # fmt: skip
+         "infra", "build", "image", "deploy", "migrate")  # fmt: skip
 
 
 class _Ordered(TyperGroup):

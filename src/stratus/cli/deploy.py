@@ -1,4 +1,4 @@
-"""Commands that ship and watch the stack: ``deploy``, ``test``, ``logs``."""
+"""Commands that ship and watch the stack: ``deploy``, ``migrate``, ``test``, ``logs``."""
 
 from __future__ import annotations
 
@@ -34,6 +34,30 @@ def deploy(
         console.print(f"[green]✓ deployed[/] {env}: {report.endpoint}")
     else:
         console.print(f"[green]✓ planned[/] {env} (nothing applied: --plan)")
+
+
+@app.command(rich_help_panel=AWS)
+def migrate(
+    env: EnvOption = DEFAULT_ENV,
+    service: Annotated[list[str] | None, typer.Option(help="Only this service's migrations (repeatable).")] = None,
+) -> None:
+    """Run the deployed services' database migrations (their `migrations` functions), as `deploy` does."""
+    import boto3
+
+    from stratus.deploy.migrate import migration_functions, run_migrations
+    from stratus.deploy.preflight import check_credentials
+
+    stack = load_stack(env=env)
+    if not migration_functions(stack, service):
+        raise StratusError("no service declares migrations", hint='add migrations = "<pkg>.migrate.handler"')
+    session = boto3.session.Session(region_name=stack.project.region)
+    _, missing = check_credentials(session.client("sts"))
+    if missing is not None:
+        raise StratusError(missing.what, hint=missing.how)
+    done = run_migrations(stack, session.client("lambda"), services=service,
+                          progress=lambda msg: console.print(f"[bold]→[/] {msg}"))  # fmt: skip
+    for source, answer in done.items():
+        console.print(f"[green]✓[/] {source}: {answer}")
 
 
 # -------------------------------------------------------------------------------------------------- test

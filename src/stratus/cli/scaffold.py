@@ -15,7 +15,7 @@ new_app = typer.Typer(
     help="Create a service: its code, tests, Dockerfile, manifest entry and Terraform.", no_args_is_help=True
 )
 add_app = typer.Typer(
-    help="Declare a queue, table, bucket, database or secret and grant it to a service.", no_args_is_help=True
+    help="Declare a queue, table, bucket, database, secret or model and grant it to a service.", no_args_is_help=True
 )
 app.add_typer(new_app, name="new", rich_help_panel=PROJECT)
 app.add_typer(add_app, name="add", rich_help_panel=PROJECT)
@@ -30,8 +30,8 @@ ToOption = Annotated[str | None, typer.Option("--to", help="The service that use
 AccessOption = Annotated[
     str | None,
     typer.Option("--access", help="queue: send|receive|send-receive; table, bucket: read|write|read-write; "
-                 "database: read|read-write; secret: read (default: send for a queue, read for a secret, read-write "
-                 "otherwise)."),
+                 "database: read|read-write; secret: read; model: invoke (default: send for a queue, read for a "
+                 "secret, invoke for a model, read-write otherwise)."),
 ]  # fmt: skip
 
 
@@ -80,10 +80,10 @@ def new_ecs_express(name: NameArg, path: PathOption = None, auth: AuthOption = "
     _new("ecs-express", name, path, auth, sync)
 
 
-def _add(kind: str, name: str, to: str | None, access: str | None) -> None:
+def _add(kind: str, name: str, to: str | None, access: str | None, keys: dict[str, str] | None = None) -> None:
     from stratus.scaffold.resource import add_resource
 
-    done = add_resource(find_root(), kind, name, to=to, access=access)  # type: ignore[arg-type]
+    done = add_resource(find_root(), kind, name, to=to, access=access, keys=keys)  # type: ignore[arg-type]
     fields = ", ".join(f"{k} = {v!r}" for k, v in done.fields.items())
     console.print(f"  [green]declared[/] {done.kind} [bold]{done.name}[/] ({fields}) in stratus.toml")
     if done.service:
@@ -103,9 +103,18 @@ def add_queue(name: NameArg, to: ToOption = None, access: AccessOption = None) -
 
 
 @add_app.command("table")
-def add_table(name: NameArg, to: ToOption = None, access: AccessOption = None) -> None:
-    """A DynamoDB table (hash key "id")."""
-    _add("table", name, to, access)
+def add_table(
+    name: NameArg,
+    to: ToOption = None,
+    access: AccessOption = None,
+    hash_key: Annotated[str, typer.Option("--hash-key", help="The partition key attribute (a string).")] = "id",
+    range_key: Annotated[
+        str | None, typer.Option("--range-key", help="A sort key attribute (a string), if items share a hash key.")
+    ] = None,
+) -> None:
+    """A DynamoDB table (hash key "id", or --hash-key)."""
+    keys = {"hash_key": hash_key} | ({"range_key": range_key} if range_key else {})
+    _add("table", name, to, access, keys)
 
 
 @add_app.command("bucket")
@@ -118,6 +127,19 @@ def add_bucket(name: NameArg, to: ToOption = None, access: AccessOption = None) 
 def add_database(name: NameArg, to: ToOption = None, access: AccessOption = None) -> None:
     """A PostgreSQL database (RDS in AWS, embedded PostgreSQL locally)."""
     _add("database", name, to, access)
+
+
+@add_app.command("model")
+def add_model(
+    name: NameArg,
+    to: ToOption = None,
+    access: AccessOption = None,
+    model_id: Annotated[
+        str, typer.Option("--id", help="The Bedrock foundation model id.")
+    ] = "anthropic.claude-3-haiku-20240307-v1:0",
+) -> None:
+    """An Amazon Bedrock model (the service reads <NAME>_MODEL_ID; locally an offline generator answers)."""
+    _add("model", name, to, access, {"id": model_id})
 
 
 @add_app.command("secret")

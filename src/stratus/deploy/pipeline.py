@@ -11,8 +11,10 @@
 5. **plan** ``-var-file=environments/<env>.tfvars -var lambda_packages=... -var image_tags=... -out=<plan>``,
    then **apply** of that saved plan. ``--plan`` stops after the plan, and pushes nothing (a plan changes
    nothing, so it does not push images either: the plan shows the tags a deploy would push).
-6. **wait**: every selected App Runner service until ``RUNNING`` (App Runner deploys take minutes).
-7. **smoke test**: ``GET <primary_endpoint><service path>/health`` of each selected service answers 2xx
+6. **migrate** (:mod:`stratus.deploy.migrate`): each service's ``migrations`` function is invoked, in AWS,
+   inside the VPC; a failure stops the deploy.
+7. **wait**: every selected App Runner service until ``RUNNING`` (App Runner deploys take minutes).
+8. **smoke test**: ``GET <primary_endpoint><service path>/health`` of each selected service answers 2xx
    (401/403 for a service behind the gateway's authorizer: routed and protected).
 
 A failing step stops the deploy: nothing after it runs. Side effects are injected (``run`` for
@@ -37,6 +39,7 @@ from stratus import paths
 from stratus.build.images import Docker, ImagePlan, git_sha, plan_image, registry_host, repository_name
 from stratus.build.package import Builder, BuildOptions
 from stratus.deploy import preflight
+from stratus.deploy.migrate import migration_functions, run_migrations
 from stratus.deploy.terraform import Terraform, deploy_variables
 from stratus.errors import StratusError
 from stratus.manifest import Stack
@@ -66,6 +69,7 @@ class DeployReport:
     applied: bool = False
     endpoint: str | None = None
     health: dict[str, int] = field(default_factory=dict)
+    migrations: dict[str, Any] = field(default_factory=dict)  # function -> what its migrations answered
 
 
 class Deployer:
@@ -157,6 +161,8 @@ class Deployer:
         self.progress("terraform apply")
         self.terraform.apply(plan_file)
         report.applied = True
+        if migration_functions(self.stack):
+            report.migrations = run_migrations(self.stack, self.client("lambda"), progress=self.progress)
         self.keep_apprunner_logs(self.wait_for_apprunner())
         report.endpoint = self.terraform.output("primary_endpoint")
         report.health = self.smoke_test(report.endpoint)

@@ -29,7 +29,15 @@ from typing import TYPE_CHECKING
 from stratus import naming
 from stratus.infra.api import api_file
 from stratus.infra.outputs import outputs_file, variables_file
-from stratus.infra.resources import bucket_file, database_file, network_file, queue_file, secret_file, table_file
+from stratus.infra.resources import (
+    bucket_file,
+    database_file,
+    model_file,
+    network_file,
+    queue_file,
+    secret_file,
+    table_file,
+)
 from stratus.infra.services import container_file, lambda_file
 from stratus.infra.terraform import HEADER, MARKER, MD_HEADER, MODULE_HEADER, Files, prefix_expr
 from stratus.manifest import DEFAULT_ENV
@@ -80,6 +88,8 @@ def render(stacks: Mapping[str, Stack]) -> dict[str, str]:
         out[f"postgres-{name}.tf"] = database_file(files, stack, name)
     for name in stack.secrets:
         out[f"secret-{name}.tf"] = secret_file(files, stack, name)
+    for name in stack.models:
+        out[f"bedrock-{name}.tf"] = model_file(files, stack, name)
     if stack.databases:
         out["network.tf"] = network_file(files, stack, views)
     out["api-gateway.tf"] = api_file(files, stack)

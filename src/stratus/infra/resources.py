@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from stratus import naming
 from stratus.infra import hcl
 from stratus.infra.hcl import Expr
 from stratus.infra.terraform import Block, Files, module_name, name_expr
@@ -51,6 +52,13 @@ def table_file(files: Files, stack: Stack, name: str) -> str:
         args += [("range_key", spec.range_key), ("range_key_type", spec.range_key_type)]
     if spec.ttl_attribute is not None:
         args.append(("ttl_attribute", spec.ttl_attribute))
+    if spec.indexes:
+        args.append(("attributes", spec.attribute_definitions()))
+        indexes = [
+            {"name": i.name, "hash_key": i.hash_key, "range_key": i.range_key, "projection_type": i.projection.upper()}
+            for i in spec.indexes
+        ]
+        args.append(("global_secondary_indexes", indexes))
     intro = [f"Table {name} (stratus.toml [tables.{name}])."]
     return files.root(intro, [Block(module_name("table", name), "./modules/dynamodb-table", args)])
 
@@ -131,10 +139,18 @@ def secret_file(files: Files, stack: Stack, name: str) -> str:
     return files.root(intro, [Block(module_name("secret", name), "./modules/secret", args)])
 
 
+def model_file(files: Files, stack: Stack, name: str) -> str:
+    """A Bedrock model: the data source its id and ARN come from."""
+    variable = naming.binding_variables("model", name)["id"]
+    return files.template("model.tf.j2", model=name, model_id=stack.models[name].id, variable=variable)
+
+
 def network_file(files: Files, stack: Stack, views: Mapping[str, Stack]) -> str:
     """The VPC of the databases, with endpoints for the AWS services their clients reach from inside it."""
     kinds = {b.kind for service in stack.plan.services.values() if service.in_vpc for b in service.bindings}
-    interface = ["secretsmanager"] + (["sqs"] if "queue" in kinds else [])
+    interface = (
+        ["secretsmanager"] + (["sqs"] if "queue" in kinds else []) + (["bedrock-runtime"] if "model" in kinds else [])
+    )
     gateway = (["dynamodb"] if "table" in kinds else []) + (["s3"] if "bucket" in kinds else [])
     by_env: dict[str, object] = {}
     for env, view in views.items():

@@ -15,7 +15,7 @@ from stratus import naming
 from stratus.infra import hcl
 from stratus.infra.hcl import Expr
 from stratus.infra.terraform import Block, Files, module_name, name_expr, per_env, split_environment, statements
-from stratus.manifest.plan import QueueTrigger, ScheduleTrigger
+from stratus.manifest.plan import Function, QueueTrigger, ScheduleTrigger
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -75,6 +75,20 @@ def _network_args(service: ServicePlan) -> list[tuple[str, object] | None]:
     return args
 
 
+def _function_args(fn: Function, http: Function) -> dict[str, object]:
+    """A function of the module's ``functions``: what differs from the service's settings (the HTTP function's)."""
+    args: dict[str, object] = {
+        "function_name": name_expr(fn.suffix),
+        "handler": fn.handler,
+        "description": fn.description,
+    }
+    if fn.timeout != http.timeout:
+        args["timeout"] = fn.timeout
+    if fn.reserved_concurrency is None and http.reserved_concurrency is not None:
+        args["unreserved"] = True
+    return args
+
+
 def lambda_file(files: Files, stack: Stack, stacks: Mapping[str, Stack], name: str) -> str:
     service = stack.plan.services[name]
     values: dict[str, dict[str, object]] = {}
@@ -96,10 +110,7 @@ def lambda_file(files: Files, stack: Stack, stacks: Mapping[str, Stack], name: s
         ("async_dlq_name", name_expr(naming.suffixed(name, "async_dlq"))),
         (
             "functions",
-            {
-                fn.key: {"function_name": name_expr(fn.suffix), "handler": fn.handler, "description": fn.description}
-                for fn in service.functions
-            },
+            {fn.key: _function_args(fn, service.function("http")) for fn in service.functions},
         ),
         None,
         ("package_type", "Image" if service.image else "Zip"),

@@ -37,7 +37,7 @@ _MODULE_PREFIX: dict[str, str] = {"queue": "sqs", "table": "dynamodb", "bucket":
 # Ref attribute -> the output of the resource's module that holds it.
 _OUTPUTS: dict[str, dict[str, str]] = {
     "queue": {"url": "queue_url", "dlq_url": "dlq_url", "name": "queue_name", "arn": "queue_arn", "dlq_arn": "dlq_arn"},
-    "table": {"name": "table_name", "arn": "table_arn"},
+    "table": {"name": "table_name", "arn": "table_arn", "index_arns": "index_arns"},
     "bucket": {"name": "bucket_name", "arn": "bucket_arn"},
     "database": {"secret_arn": "secret_arn"},
     "secret": {"arn": "secret_arn"},
@@ -73,6 +73,8 @@ def expr(ref: Ref) -> Expr:
         return Expr(_VARIABLES[ref.attr])
     if ref.kind == "api":
         return Expr("module.api.endpoint")
+    if ref.kind == "model":  # a data source (model.tf.j2): the model Bedrock offers in this region
+        return Expr(f"data.aws_bedrock_foundation_model.{ref.name}.{'model_id' if ref.attr == 'id' else 'model_arn'}")
     module = f"module.{module_name(ref.kind, ref.name)}"
     if ref.attr == "objects_arn":
         return Expr(f'"${{{module}.bucket_arn}}/*"')

@@ -1,6 +1,6 @@
 """The embedded AWS: a moto server on a free local port, provisioned with what the manifest declares.
 
-Each queue gets its dead-letter queue and redrive policy, each table its keys, TTL and on-demand billing,
+Each queue gets its dead-letter queue and redrive policy, each table its keys, indexes, TTL and on-demand billing,
 each bucket its versioning and notifications, each database a secret with its credentials (as RDS keeps the
 master user's): the same resources, under the same names (``stack.plan``), as ``stratus infra`` creates.
 """
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from stratus.local.logs import LogSink
     from stratus.manifest import Plan, Stack
     from stratus.manifest.plan import BucketPlan, DatabasePlan
+    from stratus.manifest.schema import TableIndex
 
 
 @dataclass
@@ -161,16 +162,18 @@ class LocalAws:
         dynamodb = self.client("dynamodb")
         for table in plan.tables.values():
             key = table.spec
-            keys = [{"AttributeName": key.hash_key, "KeyType": "HASH"}]
-            attrs = [{"AttributeName": key.hash_key, "AttributeType": key.hash_key_type}]
-            if key.range_key:
-                keys.append({"AttributeName": key.range_key, "KeyType": "RANGE"})
-                attrs.append({"AttributeName": key.range_key, "AttributeType": key.range_key_type})
+            attrs = [{"AttributeName": a, "AttributeType": t} for a, t in key.attribute_definitions().items()]
+            indexes = [_index(index) for index in key.indexes]
             try:
                 dynamodb.create_table(
-                    TableName=table.aws_name, KeySchema=keys, AttributeDefinitions=attrs, BillingMode="PAY_PER_REQUEST"
+                    TableName=table.aws_name,
+                    KeySchema=_key_schema(key.hash_key, key.range_key),
+                    AttributeDefinitions=attrs,
+                    BillingMode="PAY_PER_REQUEST",
+                    **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
                 )
-            except dynamodb.exceptions.ResourceInUseException:  # provisioned before (a manifest reload)
+            except dynamodb.exceptions.ResourceInUseException:  # provisioned before (a reload, or kept data)
+                _add_missing_indexes(dynamodb, table.aws_name, attrs, indexes)
                 continue
             if key.ttl_attribute:
                 dynamodb.update_time_to_live(
@@ -203,6 +206,32 @@ class LocalAws:
             for name, declared in plan.secrets.items():
                 out.secrets[name] = _ensure_secret(manager, declared.aws_name, secrets[name])
         return out
+
+
+def _key_schema(hash_key: str, range_key: str | None) -> list[dict[str, str]]:
+    keys = [{"AttributeName": hash_key, "KeyType": "HASH"}]
+    if range_key:
+        keys.append({"AttributeName": range_key, "KeyType": "RANGE"})
+    return keys
+
+
+def _index(index: TableIndex) -> dict[str, Any]:
+    return {
+        "IndexName": index.name,
+        "KeySchema": _key_schema(index.hash_key, index.range_key),
+        "Projection": {"ProjectionType": index.projection.upper()},
+    }
+
+
+def _add_missing_indexes(dynamodb: Any, table: str, attrs: list[dict[str, str]], indexes: list[dict[str, Any]]) -> None:
+    """A table kept from an earlier run gets the indexes declared since (as Terraform would add them in AWS)."""
+    described = dynamodb.describe_table(TableName=table)["Table"]
+    existing = {index["IndexName"] for index in described.get("GlobalSecondaryIndexes", [])}
+    for index in indexes:
+        if index["IndexName"] not in existing:
+            dynamodb.update_table(
+                TableName=table, AttributeDefinitions=attrs, GlobalSecondaryIndexUpdates=[{"Create": index}]
+            )
 
 
 def _ensure_queue(sqs: Any, name: str, attributes: dict[str, str]) -> str:

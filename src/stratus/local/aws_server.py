@@ -13,6 +13,8 @@ Run as ``python -m stratus.local.aws_server --port N`` (moto's own console scrip
   that invokes the function asynchronously (``Event``) through the local cloud's Invoke API
   (``STRATUS_INVOKE_URL``): outside the PutObject request, as in AWS.
 - SQS queues are stored so that their costs do not grow with the backlog (``stratus.local.sqs_store``).
+- Bedrock Runtime's ``Converse`` and ``InvokeModel`` are answered by an offline generator
+  (:mod:`stratus.local.bedrock`): moto's answer ``{}`` and has no ``Converse``.
 - The werkzeug request log is silenced (one line per AWS call would drown the stack's own logs).
 """
 
@@ -79,11 +81,29 @@ def _deliver_s3_notifications(invoke_url: str) -> None:
     threading.Thread(target=sender, name="s3-notifications", daemon=True).start()
 
 
+def _bedrock_runtime() -> None:
+    from moto import server
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    from stratus.local import bedrock
+
+    class Dispatcher(DomainDispatcherApplication):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._with_bedrock = bedrock.middleware(super().__call__)
+
+        def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+            return self._with_bedrock(environ, start_response)
+
+    server.DomainDispatcherApplication = Dispatcher  # type: ignore[attr-defined]
+
+
 def main(argv: list[str] | None = None) -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     _serialise_dynamodb()
     _no_nagle()
     sqs_store.install()
+    _bedrock_runtime()
     if os.environ.get("STRATUS_INVOKE_URL"):
         _deliver_s3_notifications(os.environ["STRATUS_INVOKE_URL"])
     from moto import server

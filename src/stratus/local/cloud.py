@@ -133,6 +133,8 @@ class LocalCloud:
         await self._start_api()
         for lines in await asyncio.gather(*(unit.start(self.api_url) for unit in self.units.values())):
             ready.lines.extend(lines)
+        for name in self.stack.services:
+            ready.lines.extend(await self._migrate(name))
         if self.stack.queues:
             self._depths = asyncio.create_task(self._report_queue_depths())
         ready.lines.append(("api", self.api_url, "HTTP API (payload 2.0)"))
@@ -287,6 +289,23 @@ class LocalCloud:
 
     # ---------------------------------------------------------------------------------------- changes
 
+    async def _migrate(self, service: str) -> list[tuple[str, str, str]]:
+        """Invoke the service's migrations function (``migrations`` in stratus.toml), as ``stratus deploy`` does in
+        AWS after ``terraform apply``: before the stack reports ready, and again when the service's code changes."""
+        lines = []
+        for fn in self.stack.plan.services[service].functions:
+            if fn.kind != "migrate":
+                continue
+            result = await self.functions[fn.source].invoke(b"{}")
+            text = result.payload.decode(errors="replace")
+            if result.function_error:
+                self.sink.write("stratus", f"{fn.source}: migrations FAILED: {text}")
+                lines.append((fn.source, fn.handler, f"migrations failed ({result.duration_ms:.0f} ms): see its log"))
+            else:
+                self.sink.write("stratus", f"{fn.source}: migrations applied: {text}")
+                lines.append((fn.source, fn.handler, f"migrations applied ({result.duration_ms:.0f} ms)"))
+        return lines
+
     async def reload_code(self, services: list[str]) -> None:
         """Replace the environments of ``services`` (their code changed); the others are untouched."""
         async with self._changes:
@@ -295,6 +314,7 @@ class LocalCloud:
                 if unit is not None:
                     self.sink.write("stratus", f"{name}: code changed, reloading")
                     await unit.reload()
+                    await self._migrate(name)
 
     async def reload_manifest(self) -> bool:
         """Apply an edited stratus.toml; an invalid one is reported and changes nothing."""

@@ -47,7 +47,8 @@ def resolve(ref: Ref, stack: Stack, endpoints: Endpoints) -> str:
         return plan.queues[name].aws_name if attr == "name" else by_attr[attr][name]
     if kind == "table":
         table = plan.tables[name].aws_name
-        return table if attr == "name" else naming.table_arn(plan.region, naming.LOCAL_ACCOUNT_ID, table)
+        arn = naming.table_arn(plan.region, naming.LOCAL_ACCOUNT_ID, table)
+        return {"name": table, "arn": arn, "index_arns": f"{arn}/index/*"}[attr]
     if kind == "bucket":
         bucket = plan.buckets[name].aws_name
         arn = naming.bucket_arn(bucket)
@@ -56,6 +57,9 @@ def resolve(ref: Ref, stack: Stack, endpoints: Endpoints) -> str:
         return endpoints.databases[name] if attr == "url" else provisioned.database_secrets[name]
     if kind == "secret":
         return provisioned.secrets[name]
+    if kind == "model":
+        model_id = stack.models[name].id
+        return model_id if attr == "id" else naming.bedrock_model_arn(plan.region, model_id)
     if kind == "api":
         return endpoints.api
     return {"project": stack.project.name, "environment": stack.env, "region": stack.project.region}[attr]

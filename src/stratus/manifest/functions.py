@@ -1,5 +1,5 @@
 """The Lambda functions of a service, and what invokes each: its HTTP routes, an SQS queue it consumes, a
-schedule, a bucket's notifications, or the HTTP API's authorizer.
+schedule, a bucket's notifications, the HTTP API's authorizer, or the deploy (its database migrations).
 
 One function has one handler, so a service with a consumer, a schedule and a notified bucket is four
 functions of one package, one role and one environment. Their AWS names derive from the service's
@@ -9,7 +9,7 @@ functions of one package, one role and one environment. Their AWS names derive f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from stratus import naming
@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 # Lambda's SQS pollers long-poll (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html): not settable.
 ESM_LONG_POLL_S = 20
 
-TriggerKind = Literal["http", "sqs", "schedule", "s3", "authorizer"]
+TriggerKind = Literal["http", "sqs", "schedule", "s3", "authorizer", "migrate"]
+MIGRATION_TIMEOUT = 900  # seconds, Lambda's longest: a migration may rewrite a table (in every environment)
 Arch = Literal["arm64", "x86_64"]
 
 
@@ -135,6 +136,10 @@ def functions(stack: Stack, name: str) -> list[Function]:
             function(f"notify-{bucket}", f"{name}/{bucket}", naming.notification_suffix(name, bucket), "s3",
                      handler, f"{name}: notifications of bucket {bucket}", BucketTrigger(bucket))
         )  # fmt: skip
+    if svc.migrations is not None:
+        migrate = function("migrate", f"{name}/migrate", naming.suffixed(name, "migrate"), "migrate", svc.migrations,
+                           f"{name}: database migrations, invoked by stratus deploy and stratus migrate")  # fmt: skip
+        out.append(replace(migrate, timeout=MIGRATION_TIMEOUT, reserved_concurrency=None))
     authorizer = stack.authorizer
     if authorizer is not None and authorizer.service == name:
         out.append(

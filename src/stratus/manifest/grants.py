@@ -64,6 +64,7 @@ _DDB_WRITE = (
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
 )
+_DDB_INDEX_READ = ("dynamodb:Query", "dynamodb:Scan")
 _S3_READ_OBJECTS = ("s3:GetObject",)
 _S3_WRITE_OBJECTS = ("s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject")
 
@@ -92,6 +93,8 @@ ACTIONS: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {
     ("database", "read"): {"secret": ("secretsmanager:GetSecretValue",)},
     ("database", "read-write"): {"secret": ("secretsmanager:GetSecretValue",)},
     ("secret", "read"): {"value": ("secretsmanager:GetSecretValue",)},
+    # InvokeModel authorises the Converse API too; streaming (InvokeModelWithResponseStream) is not granted.
+    ("model", "invoke"): {"model": ("bedrock:InvokeModel",)},
 }
 
 
@@ -106,13 +109,13 @@ class Grant:
 
 # "what" (a key of ACTIONS' values) -> the attribute of the resource the actions apply to.
 _RESOURCE_ATTRIBUTE = {"queue": "arn", "dlq": "dlq_arn", "table": "arn", "bucket": "arn",
-                       "objects": "objects_arn", "secret": "secret_arn", "value": "arn"}  # fmt: skip
+                       "objects": "objects_arn", "secret": "secret_arn", "value": "arn", "model": "arn"}  # fmt: skip
 
 
 def _sid(binding: Binding, what: str) -> str:
     words = re.split(r"[-_]", binding.name)
     base = binding.kind.capitalize() + "".join(w.capitalize() for w in words)
-    suffix = {"dlq": "DeadLetters", "objects": "Objects"}.get(what, "")
+    suffix = {"dlq": "DeadLetters", "objects": "Objects", "indexes": "Indexes"}.get(what, "")
     return base + suffix
 
 
@@ -127,4 +130,7 @@ def service_grants(stack: Stack, service: str) -> list[Grant]:
             if seen[sid] > 1:  # job-records and job_records: both allowed as names, Sids must differ
                 sid = f"{sid}{seen[sid]}"
             out.append(Grant(sid, actions, (Ref(binding.kind, binding.name, _RESOURCE_ATTRIBUTE[what]),)))
+        if binding.kind == "table" and binding.access != "write" and stack.tables[binding.name].indexes:
+            # Query and Scan of a global secondary index are authorised on <table arn>/index/<name>, not the table.
+            out.append(Grant(_sid(binding, "indexes"), _DDB_INDEX_READ, (Ref("table", binding.name, "index_arns"),)))
     return out

@@ -115,6 +115,7 @@ def parse_stack(raw: dict[str, Any], *, root: Path, env: str = DEFAULT_ENV) -> S
         buckets=resources["buckets"],
         databases=resources["databases"],
         secrets=resources["secrets"],
+        models=resources["models"],
         declared_network=network,
         alarms=alarms,
         environments=environments,

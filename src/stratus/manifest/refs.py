@@ -5,15 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-RefKind = Literal["queue", "table", "bucket", "database", "secret", "api", "stack"]
+RefKind = Literal["queue", "table", "bucket", "database", "secret", "model", "api", "stack"]
 
 # What each kind of reference can name; each back end resolves every one of them.
 ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "queue": ("url", "dlq_url", "name", "arn", "dlq_arn"),
-    "table": ("name", "arn"),
+    "table": ("name", "arn", "index_arns"),
     "bucket": ("name", "arn", "objects_arn"),
     "database": ("url", "secret_arn"),
     "secret": ("arn",),
+    "model": ("id", "arn"),
     "api": ("url",),
     "stack": ("project", "environment", "region"),
 }

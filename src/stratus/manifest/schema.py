@@ -60,6 +60,7 @@ ACCESS_LEVELS: dict[str, tuple[str, ...]] = {
     "bucket": ("read", "write", "read-write"),
     "database": ("read", "read-write"),
     "secret": ("read",),
+    "model": ("invoke",),
 }
 APPRUNNER_SIZES: dict[int, tuple[int, ...]] = {
     256: (512, 1024),
@@ -326,6 +327,9 @@ class LambdaService(_ServiceBase):
     package: Literal["zip", "image"] = "zip"  # how AWS gets the code: a .zip, or a container image in ECR
     consumes: list[Consumer] = Field(default_factory=list)
     schedules: list[Schedule] = Field(default_factory=list)
+    # The database migrations: a function of the service (same code, role and network) that `stratus dev` invokes
+    # once at start and `stratus deploy` after `terraform apply` (`stratus migrate` by hand); never a cold start.
+    migrations: Handler | None = None
 
 
 class ContainerService(_ServiceBase):
@@ -358,12 +362,60 @@ class Queue(_Model):
     fifo: bool = False
 
 
+KeyType = Literal["S", "N", "B"]
+INDEX_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+
+
+class TableIndex(_Model):
+    """A global secondary index: queried by ``IndexName``; eventually consistent, as in AWS."""
+
+    name: Annotated[str, _pattern(INDEX_NAME_RE, "must be 3-255 letters, digits, '_', '-' or '.'")]
+    hash_key: str
+    hash_key_type: KeyType = "S"
+    range_key: str | None = None
+    range_key_type: KeyType = "S"
+    projection: Literal["all", "keys_only"] = "all"
+
+
 class Table(_Model):
     hash_key: str
-    hash_key_type: Literal["S", "N", "B"] = "S"
+    hash_key_type: KeyType = "S"
     range_key: str | None = None
-    range_key_type: Literal["S", "N", "B"] = "S"
+    range_key_type: KeyType = "S"
     ttl_attribute: str | None = None
+    indexes: list[TableIndex] = Field(default_factory=list, max_length=20)  # AWS's default quota: 20 per table
+
+    @model_validator(mode="after")
+    def _indexes_agree(self) -> Table:
+        names: set[str] = set()
+        for index in self.indexes:
+            if index.name in names:
+                raise PydanticCustomError("index", "index {name} is declared twice", {"name": repr(index.name)})
+            names.add(index.name)
+        types: dict[str, str] = {}
+        for attribute, kind in self.key_attributes():
+            if types.setdefault(attribute, kind) != kind:
+                raise PydanticCustomError(
+                    "index",
+                    "attribute {attribute} is a key of type {a} and of type {b}: DynamoDB needs one type",
+                    {"attribute": repr(attribute), "a": types[attribute], "b": kind},
+                )
+        return self
+
+    def key_attributes(self) -> list[tuple[str, str]]:
+        """Every key attribute of the table and its indexes with its type, in order (duplicates included)."""
+        out: list[tuple[str, str]] = [(self.hash_key, self.hash_key_type)]
+        if self.range_key:
+            out.append((self.range_key, self.range_key_type))
+        for index in self.indexes:
+            out.append((index.hash_key, index.hash_key_type))
+            if index.range_key:
+                out.append((index.range_key, index.range_key_type))
+        return out
+
+    def attribute_definitions(self) -> dict[str, str]:
+        """The ``AttributeDefinitions`` of the table: each key attribute once, with its type."""
+        return dict(self.key_attributes())
 
 
 S3_EVENTS = (
@@ -417,10 +469,26 @@ class Secret(_Model):
         return self
 
 
+MODEL_ID_RE = re.compile(r"^[a-z0-9-]+\.[A-Za-z0-9._-]+(:[A-Za-z0-9._-]+)*$")
+
+
+class Model(_Model):
+    """An Amazon Bedrock foundation model a service invokes (``uses = { NAME = "invoke" }``): the service gets
+    ``<NAME>_MODEL_ID`` (and ``BEDROCK_MODEL_ID`` when it uses one model) and may call ``bedrock:InvokeModel``
+    (InvokeModel, Converse) on that model's ARN only. The local cloud answers with an offline generator."""
+
+    id: Annotated[
+        str,
+        _pattern(MODEL_ID_RE, "must be a Bedrock foundation model id, e.g. anthropic.claude-3-haiku-20240307-v1:0"),
+    ]
+    description: str = ""
+
+
 RESOURCE_TABLES: dict[str, tuple[naming.ResourceKind, type[_Model]]] = {
     "queues": ("queue", Queue),
     "tables": ("table", Table),
     "buckets": ("bucket", Bucket),
     "databases": ("database", Database),
     "secrets": ("secret", Secret),
+    "models": ("model", Model),
 }

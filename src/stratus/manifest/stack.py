@@ -23,6 +23,7 @@ from stratus.manifest.schema import (
     DomainConfig,
     EnvironmentConfig,
     LambdaService,
+    Model,
     NetworkConfig,
     ProjectConfig,
     Queue,
@@ -59,6 +60,7 @@ class Stack:
     databases: Mapping[str, Database]
     environments: Mapping[str, EnvironmentConfig]
     secrets: Mapping[str, Secret] = field(default_factory=dict)
+    models: Mapping[str, Model] = field(default_factory=dict)
     declared_network: NetworkConfig | None = None  # [network]; see `network` for this environment's
     alarms: AlarmsConfig = field(default_factory=AlarmsConfig)
 

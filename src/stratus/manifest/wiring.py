@@ -4,7 +4,8 @@
   ``SERVICE_NAME``, ``POWERTOOLS_SERVICE_NAME``), ``SERVICE_VERSION``, ``STRATUS_BASE_PATH``, ``STRATUS_API_URL``;
 - a container service also gets ``AWS_REGION``/``AWS_DEFAULT_REGION`` (Lambda sets them itself and refuses
   them), ``PORT`` and ``HOST``;
-- one variable per attribute of each resource it uses (:func:`stratus.naming.binding_variables`);
+- one variable per attribute of each resource it uses (:func:`stratus.naming.binding_variables`), and
+  ``BEDROCK_MODEL_ID`` when it uses exactly one model;
 - the authorizer's service gets the routes' auth modes and rate limits (``STRATUS_ROUTE_AUTH``,
   ``STRATUS_RATE_LIMITS``, JSON);
 - the manifest's ``env`` last.
@@ -55,6 +56,9 @@ def environment(stack: Stack, name: str) -> dict[str, Value]:
     for binding in stack.bindings(name):
         for attr, variable in naming.binding_variables(binding.kind, binding.name).items():
             env[variable] = Ref(binding.kind, binding.name, attr)
+    models = [b.name for b in stack.bindings(name) if b.kind == "model"]
+    if len(models) == 1:  # the name the Bedrock examples read; with two models, each has only its own
+        env["BEDROCK_MODEL_ID"] = Ref("model", models[0], "id")
     authorizer = stack.authorizer
     if authorizer is not None and authorizer.service == name:  # what the authorizer decides by
         env["STRATUS_ROUTE_AUTH"] = json.dumps(route_auth(stack), sort_keys=True)

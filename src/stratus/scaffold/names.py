@@ -110,18 +110,20 @@ def _try(suggestion: str) -> str:
     return f"try {suggestion!r}" if suggestion and naming.SERVICE_NAME_RE.fullmatch(suggestion) else f"use {_EXAMPLES}"
 
 
-def check_service_name(name: str, *, existing: frozenset[str] = frozenset()) -> str:
+def check_service_name(name: str, *, existing: frozenset[str] = frozenset(), this_environment: bool = True) -> str:
     """Return ``name`` if it can name a new service; raise :class:`ScaffoldError` saying why not, otherwise.
 
     ``existing``: the names of the stack's services, which are the workspace's own packages (not collisions).
+    ``this_environment``: whether the service will be installed where stratus runs (``stratus new``), so that a
+    package installed here would collide with it; a new project (``stratus init``) gets an environment of its own.
     """
     problem = _format_problem(name)
     if problem is not None:
         suggestion = slugify(name)
-        if suggestion and _problem_of(suggestion, existing):
+        if suggestion and _problem_of(suggestion, existing, this_environment):
             suggestion = _specific_suggestion(suggestion, suffix="api")
         raise ScaffoldError(f"invalid service name {name!r}: {problem}", hint=_try(suggestion))
-    problem = _problem_of(name, existing)
+    problem = _problem_of(name, existing, this_environment)
     if problem is not None:
         raise ScaffoldError(
             f"invalid service name {name!r}: {problem}", hint=_try(_specific_suggestion(name, suffix="api"))
@@ -131,7 +133,7 @@ def check_service_name(name: str, *, existing: frozenset[str] = frozenset()) -> 
     return name
 
 
-def _problem_of(name: str, existing: frozenset[str]) -> str | None:
+def _problem_of(name: str, existing: frozenset[str], this_environment: bool = True) -> str | None:
     """Why a well-formed name is still refused, or None."""
     if name in GENERIC_NAMES:
         return "too generic: a service's name says what it does"
@@ -143,7 +145,7 @@ def _problem_of(name: str, existing: frozenset[str]) -> str | None:
         return "reserved: the toolkit, the workspace or the libraries services use already have that name"
     if package in sys.stdlib_module_names:
         return f"reserved: the package {package!r} would shadow Python's standard-library module of that name"
-    if name not in existing and _importable(package):
+    if this_environment and name not in existing and _importable(package):
         return f"reserved: a package named {package!r} is already installed, and the service's would collide with it"
     return None
 

@@ -71,7 +71,7 @@ def init_project(
             f"invalid project name {project or root.name!r}: lowercase letters, digits and hyphens",
             hint=f"give one with --name, e.g. --name {slugify(root.name) or 'acme'}",
         )
-    check_service_name(service)
+    check_service_name(service, this_environment=False)  # the project gets an environment of its own
     common = toolkit / "libs" / "common"
 
     manifest = manifest_edit.add_service(

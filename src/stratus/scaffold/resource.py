@@ -1,7 +1,8 @@
 """``stratus add queue|table|bucket|database|secret NAME [--to SERVICE --access LEVEL]``: declare a resource and
 grant it.
 
-The resource is declared with sensible defaults (a table's ``hash_key = "id"``; a queue's visibility timeout
+The resource is declared with sensible defaults (a table's ``hash_key = "id"``, or ``--hash-key`` /
+``--range-key``; a queue's visibility timeout
 6x the timeout of the Lambda it is granted to, as AWS recommends for a consumer; a versioned bucket; a
 PostgreSQL database, with ``[network] create = true`` when the manifest has no network yet; a secret of 64
 generated characters), and ``--to`` adds it to the service's ``uses``: its IAM through ``stratus infra``, its
@@ -32,13 +33,16 @@ DEFAULT_ACCESS: dict[naming.ResourceKind, str] = {
     "bucket": "read-write",
     "database": "read-write",
     "secret": "read",
+    "model": "invoke",
 }
+DEFAULT_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 SETTINGS_LOOKUP: dict[naming.ResourceKind, str] = {
     "queue": "queue_url",
     "table": "table_name",
     "bucket": "bucket_name",
     "database": "database_url",
     "secret": "get_secret",
+    "model": "model_id",
 }
 
 
@@ -70,6 +74,8 @@ def default_fields(kind: naming.ResourceKind, stack: Stack, service: str | None)
         return {"versioning": True}
     if kind == "secret":
         return {"generate": 64}
+    if kind == "model":
+        return {"id": DEFAULT_MODEL}
     return {"engine": "postgres"}
 
 
@@ -81,6 +87,7 @@ def add_resource(
     to: str | None = None,
     access: str | None = None,
     infra: bool = True,
+    keys: dict[str, str] | None = None,
 ) -> AddedResource:
     """Declare ``name`` and grant it to ``to``; see the module docstring. Nothing is written on a bad input."""
     started = time.perf_counter()
@@ -105,6 +112,13 @@ def add_resource(
         raise ScaffoldError(f"invalid access {level!r} to a {kind}", hint=f"one of {allowed}")
 
     fields = default_fields(kind, stack, to)
+    if keys:
+        options_of: dict[str, set[str]] = {"table": {"hash_key", "range_key"}, "model": {"id"}}
+        extra = sorted(set(keys) - options_of.get(kind, set()))
+        if extra:
+            options = ", ".join("--" + key.replace("_", "-") for key in extra)
+            raise ScaffoldError(f"{options}: not an option of a {kind}")
+        fields.update(keys)
     new_text = manifest_edit.add_resource(text, TABLE_OF[kind], name, fields)
     if kind == "database" and stack.declared_network is None:  # a database lives in a VPC: a private one of its own
         new_text = manifest_edit.ensure_table(new_text, "network", {"create": True})

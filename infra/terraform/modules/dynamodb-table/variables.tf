@@ -33,6 +33,23 @@ variable "ttl_attribute" {
   default     = null
 }
 
+variable "attributes" {
+  description = "Every key attribute of the table and its indexes, name => type (S, N or B); empty: the table's keys."
+  type        = map(string)
+  default     = {}
+}
+
+variable "global_secondary_indexes" {
+  description = "Global secondary indexes: name, hash_key, range_key (or null) and projection_type (ALL or KEYS_ONLY)."
+  type = list(object({
+    name            = string
+    hash_key        = string
+    range_key       = optional(string)
+    projection_type = optional(string, "ALL")
+  }))
+  default = []
+}
+
 variable "kms_key_arn" {
   description = "Customer managed KMS key for encryption at rest; null uses the AWS owned key."
   type        = string

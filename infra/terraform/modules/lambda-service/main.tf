@@ -174,8 +174,8 @@ resource "aws_lambda_function" "this" {
   publish = each.key == "http" && var.provisioned_concurrency != null
 
   memory_size                    = var.memory_size
-  timeout                        = var.timeout
-  reserved_concurrent_executions = var.reserved_concurrent_executions
+  timeout                        = coalesce(each.value.timeout, var.timeout)
+  reserved_concurrent_executions = each.value.unreserved ? -1 : var.reserved_concurrent_executions
 
   environment {
     variables = var.environment_variables
@@ -293,7 +293,7 @@ resource "aws_cloudwatch_metric_alarm" "throttles" {
 resource "aws_cloudwatch_metric_alarm" "duration" {
   for_each            = var.functions
   alarm_name          = "${each.value.function_name}-duration"
-  alarm_description   = "${each.value.function_name} ran close to its timeout (${var.timeout} s)."
+  alarm_description   = "${each.value.function_name} ran close to its timeout (${coalesce(each.value.timeout, var.timeout)} s)."
   namespace           = "AWS/Lambda"
   metric_name         = "Duration"
   dimensions          = { FunctionName = aws_lambda_function.this[each.key].function_name }
@@ -301,7 +301,7 @@ resource "aws_cloudwatch_metric_alarm" "duration" {
   period              = 300
   evaluation_periods  = 1
   comparison_operator = "GreaterThanThreshold"
-  threshold           = var.timeout * 1000 * var.duration_alarm_ratio
+  threshold           = coalesce(each.value.timeout, var.timeout) * 1000 * var.duration_alarm_ratio
   treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_actions
   ok_actions          = var.alarm_actions

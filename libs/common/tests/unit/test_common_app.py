@@ -1,13 +1,17 @@
-"""create_app: the standard probes every service has, and readiness checks."""
+"""create_app: the standard probes every service has, readiness checks, the bound on bodies, the documented errors."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
+from fastapi import FastAPI
+from pydantic import BaseModel, Field
 from stratus_common.app import add_readiness_check, create_app
+from stratus_common.body_limit import DEFAULT_MAX_BODY_BYTES
+from stratus_common.errors import ErrorResponse, error_responses
 
 if TYPE_CHECKING:
     import pytest
@@ -136,3 +140,93 @@ def test_the_app_renders_errors_as_json(make_client: MakeClient) -> None:
     # THEN the error handlers are installed
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+class Thing(BaseModel):
+    name: str = Field(max_length=10)
+
+
+def _app_with_a_body_route(**kwargs: Any) -> FastAPI:
+    app = create_app("S", service="s", **kwargs)
+
+    @app.post("/things", status_code=201)
+    def create_thing(thing: Thing, limit: int = 10) -> dict[str, str]:
+        return {"name": thing.name}
+
+    @app.get("/things/{thing_id}", responses=error_responses(404))
+    def get_thing(thing_id: int) -> dict[str, int]:
+        return {"thing_id": thing_id}
+
+    return app
+
+
+def test_the_openapi_422_is_the_error_shape_the_app_sends(make_client: MakeClient) -> None:
+    # GIVEN an app with routes that take a body, a query and a path parameter
+    client = make_client(_app_with_a_body_route())
+    document = client.get("/openapi.json").json()
+    # WHEN a request fails validation
+    sent = client.post("/things", json={"name": "far too long a name"}).json()
+    # THEN every documented 422 is the ErrorResponse it gets, and FastAPI's own shape is not in the document
+    error = {"$ref": "#/components/schemas/ErrorResponse"}
+    for path, method in (("/things", "post"), ("/things/{thing_id}", "get")):
+        assert document["paths"][path][method]["responses"]["422"]["content"]["application/json"]["schema"] == error
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    assert "ValidationError" not in document["components"]["schemas"]
+    assert ErrorResponse.model_validate(sent).error.code == "validation_error"
+    assert set(document["components"]["schemas"]["ErrorResponse"]["required"]) == {"error"}
+
+
+def test_operations_with_a_body_document_the_413(make_client: MakeClient) -> None:
+    # GIVEN an app with the default bound, and one without any
+    bounded = make_client(_app_with_a_body_route()).get("/openapi.json").json()
+    unbounded = make_client(_app_with_a_body_route(max_body_bytes=None)).get("/openapi.json").json()
+    # THEN the bounded app documents the 413 where there is a body, and only there
+    assert "413" in bounded["paths"]["/things"]["post"]["responses"]
+    assert "413" not in bounded["paths"]["/things/{thing_id}"]["get"]["responses"]
+    assert "413" not in unbounded["paths"]["/things"]["post"]["responses"]
+
+
+def test_a_body_over_the_bound_is_a_413_before_validation(make_client: MakeClient) -> None:
+    # GIVEN an app whose bodies are bounded to 64 bytes
+    client = make_client(_app_with_a_body_route(max_body_bytes=64))
+    # WHEN a body of 64 bytes and one of 65 bytes are posted (both invalid for the model)
+    at_bound = client.post("/things", content=b"x" * 64, headers={"content-type": "application/json"})
+    over = client.post("/things", content=b"x" * 65, headers={"content-type": "application/json"})
+    # THEN the first reaches the app (a 400: not JSON), the second is refused before parsing
+    assert at_bound.status_code == 400
+    assert over.status_code == 413
+    assert over.json() == {
+        "error": {"code": "payload_too_large", "message": "The request body must be at most 64 bytes"}
+    }
+
+
+def test_a_streamed_body_is_refused_once_it_passes_the_bound(make_client: MakeClient) -> None:
+    # GIVEN a body sent in chunks, without Content-Length
+    def chunks() -> Iterator[bytes]:
+        yield b'{"name": "'
+        for _ in range(10):
+            yield b"x" * 10
+
+    # WHEN it passes the 64-byte bound THEN it is a 413; a small streamed body gets through, whole
+    client = make_client(_app_with_a_body_route(max_body_bytes=64))
+    assert client.post("/things", content=chunks(), headers={"content-type": "application/json"}).status_code == 413
+    small = client.post("/things", content=iter([b'{"name":', b' "ok"}']), headers={"content-type": "application/json"})
+    assert (small.status_code, small.json()) == (201, {"name": "ok"})
+
+
+def test_the_default_bound_is_a_mebibyte(make_client: MakeClient) -> None:
+    # GIVEN an app with the default bound
+    client = make_client(_app_with_a_body_route())
+    # WHEN a body just over 1 MiB is posted THEN it is a 413; just under, the app sees it
+    assert DEFAULT_MAX_BODY_BYTES == 1024 * 1024
+    over = client.post(
+        "/things", content=b" " * (DEFAULT_MAX_BODY_BYTES + 1), headers={"content-type": "application/json"}
+    )
+    under = client.post("/things", content=b" " * DEFAULT_MAX_BODY_BYTES, headers={"content-type": "application/json"})
+    assert (over.status_code, under.status_code) == (413, 400)
+
+
+def test_requests_without_a_body_are_not_bounded(make_client: MakeClient) -> None:
+    # GIVEN a bound of 1 byte WHEN a GET announces a large body THEN it is served as usual
+    client = make_client(_app_with_a_body_route(max_body_bytes=1))
+    assert client.get("/things/7", headers={"content-length": "1000000"}).json() == {"thing_id": 7}

@@ -10,14 +10,18 @@ from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 from stratus_common.errors import (
     ApiError,
+    BadGateway,
     BadRequest,
     Conflict,
+    ErrorResponse,
     Forbidden,
     NotFound,
+    PayloadTooLarge,
     ServiceUnavailable,
     TooManyRequests,
     Unauthorized,
     error_body,
+    error_responses,
     install_error_handlers,
 )
 
@@ -92,7 +96,9 @@ def client(make_client: Callable[[ASGIApp], TestClient], records: _Records) -> T
         (Forbidden, 403, "forbidden"),
         (NotFound, 404, "not_found"),
         (Conflict, 409, "conflict"),
+        (PayloadTooLarge, 413, "payload_too_large"),
         (TooManyRequests, 429, "too_many_requests"),
+        (BadGateway, 502, "bad_gateway"),
         (ServiceUnavailable, 503, "service_unavailable"),
     ],
 )
@@ -234,3 +240,49 @@ def test_error_body_leaves_out_empty_details() -> None:
     # THEN "details" only appears when there are some
     assert error_body("x", "y") == {"error": {"code": "x", "message": "y"}}
     assert error_body("x", "y", []) == {"error": {"code": "x", "message": "y", "details": []}}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        error_body("not_found", "No such job"),
+        error_body("validation_error", "Request validation failed", [{"field": "body.x", "message": "m", "type": "t"}]),
+        error_body("conflict", "Changed", {"current_version": 3}),
+    ],
+)
+def test_every_error_body_is_an_error_response(body: dict[str, Any]) -> None:
+    # GIVEN bodies the handlers send WHEN they are read as the documented model THEN they fit, and round-trip
+    assert ErrorResponse.model_validate(body).model_dump(exclude_none=True) == body
+
+
+def test_an_error_response_needs_a_code_and_a_message() -> None:
+    with pytest.raises(ValueError, match="code"):
+        ErrorResponse.model_validate({"error": {"message": "no code"}})
+
+
+def test_error_responses_document_each_status_with_the_error_shape() -> None:
+    # WHEN the responses of a route are built for a few statuses, one with its own description
+    responses = error_responses(404, 409, 418, descriptions={409: "email_taken or version_conflict"})
+    # THEN each status has the model, our description, a description of its own, or the status's phrase
+    assert list(responses) == [404, 409, 418]
+    assert all(response["model"] is ErrorResponse for response in responses.values())
+    assert responses[404]["description"] == "No such resource"
+    assert responses[409]["description"] == "email_taken or version_conflict"
+    assert responses[418]["description"] == "I'm a Teapot"
+
+
+def test_documented_errors_are_in_the_openapi_document(make_client: Callable[[ASGIApp], TestClient]) -> None:
+    # GIVEN a route that documents its 404
+    app = FastAPI()
+
+    @app.get("/things/{thing_id}", responses=error_responses(404))
+    def thing(thing_id: int) -> dict[str, int]:
+        raise NotFound("No such thing")
+
+    # WHEN the OpenAPI document is read
+    document = make_client(app).get("/openapi.json").json()
+    # THEN the 404 refers to the error shape, whose details are optional
+    not_found = document["paths"]["/things/{thing_id}"]["get"]["responses"]["404"]
+    assert not_found["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorResponse"}
+    body = document["components"]["schemas"]["ErrorBody"]
+    assert set(body["required"]) == {"code", "message"}

@@ -33,7 +33,7 @@ def test_the_demo_user_and_client_exist_in_the_local_cloud(
         "/token", data={"grant_type": "client_credentials"}, headers={"authorization": f"Basic {basic}"}
     )
     assert machine.status_code == 200
-    assert machine.json()["scope"] == "api"
+    assert machine.json()["scope"] == "api texts:write"
 
 
 def test_seeding_twice_changes_nothing(local_cloud: None, cloud: Cloud) -> None:

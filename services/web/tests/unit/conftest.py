@@ -18,10 +18,14 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 
+VARIABLES = ("PORT", "HOST", "LOG_LEVEL", "SERVICE_VERSION", "STRATUS_SERVICE", "SERVICE_NAME", "STRATUS_ENV",
+             "STRATUS_BASE_PATH")  # fmt: skip
+
+
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Each test starts without the variables the web service reads, and without cached settings."""
-    for name in ("PORT", "HOST", "LOG_LEVEL", "SERVICE_VERSION", "STRATUS_SERVICE", "SERVICE_NAME", "STRATUS_ENV"):
+    for name in VARIABLES:
         monkeypatch.delenv(name, raising=False)
     get_settings.cache_clear()
     yield

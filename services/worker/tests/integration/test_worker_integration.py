@@ -5,25 +5,23 @@ If the worker is protected (auth = "api_key"), set STRATUS_API_KEY too; it is se
 
 from __future__ import annotations
 
-import os
 import time
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest
+from stratus_common.testing import stack_client, stack_url
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-STRATUS_URL = os.environ.get("STRATUS_URL", "").rstrip("/")
+    import httpx
 
-pytestmark = pytest.mark.skipif(not STRATUS_URL, reason="set STRATUS_URL to the HTTP API's URL to run")
+pytestmark = pytest.mark.skipif(not stack_url(), reason="set STRATUS_URL to the HTTP API's URL to run")
 
 
 @pytest.fixture
 def api() -> Iterator[httpx.Client]:
-    headers = {"x-api-key": os.environ["STRATUS_API_KEY"]} if os.environ.get("STRATUS_API_KEY") else {}
-    with httpx.Client(base_url=f"{STRATUS_URL}/worker", headers=headers, timeout=30) as client:
+    with stack_client("/worker") as client:
         yield client
 
 
@@ -59,14 +57,32 @@ def test_a_job_is_queued_then_processed(api: httpx.Client) -> None:
     assert job["result"] == 6
 
 
-def test_an_unknown_type_fails_for_good(api: httpx.Client) -> None:
+def test_the_task_alias_is_queued_then_processed(api: httpx.Client) -> None:
+    # GIVEN a process_data job in the "task" shape, without a payload
+    # WHEN it is posted
+    created = api.post("/jobs", json={"task": "process_data"})
+    # THEN it is accepted, and the consumer describes its payload, {}
+    assert created.status_code == 202
+    job = _wait_for(api, created.json()["job_id"])
+    assert job["status"] == "succeeded"
+    assert job["result"] == {
+        "key_count": 0,
+        "keys": [],
+        "sha256": "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+        "size_bytes": 2,
+    }
+
+
+def test_an_unknown_type_is_refused(api: httpx.Client) -> None:
     # GIVEN a job of a type the worker does not know
-    job_id = api.post("/jobs", json={"type": "teleport", "payload": {}}).json()["job_id"]
-    # WHEN the consumer gets it
-    job = _wait_for(api, job_id)
-    # THEN it failed, saying why
-    assert job["status"] == "failed"
-    assert "teleport" in str(job["error"])
+    # WHEN it is posted
+    response = api.post("/jobs", json={"type": "teleport", "payload": {}})
+    # THEN it is a 422 naming the field and the known types, not a job that can only fail
+    assert response.status_code == 422
+    [detail] = response.json()["error"]["details"]
+    assert detail["field"] == "body.type"
+    assert "teleport" in detail["message"]
+    assert "process_data" in detail["message"]
 
 
 def test_an_unknown_job_is_a_404(api: httpx.Client) -> None:

@@ -147,7 +147,8 @@ def test_a_mixed_batch_reports_only_the_failing_messages(
 def test_an_unknown_type_is_failed_permanently_and_not_retried(
     cloud: Cloud, store: JobStore, enqueue: Callable[[str, Any], Job], sqs_event: SqsEvent
 ) -> None:
-    # GIVEN a job of a type no processor handles
+    # GIVEN a job of a type no processor handles (POST /jobs refuses them; this one was stored directly, as an
+    # old message of a type since removed would be)
     job = enqueue("teleport", {"to": "mars"})
     event = sqs_event(cloud.receive())
     # WHEN it is processed, and delivered again
@@ -174,6 +175,55 @@ def test_a_sum_with_bad_numbers_fails_permanently(
     assert stored is not None
     assert stored.status == FAILED
     assert "numbers" in (stored.error or "")
+
+
+def test_process_data_describes_the_payload(
+    cloud: Cloud, store: JobStore, enqueue: Callable[[str, Any], Job], sqs_event: SqsEvent
+) -> None:
+    # GIVEN a process_data job with nested values, non-ASCII text and keys out of order
+    job = enqueue("process_data", {"é": "ü", "b": {"c": True}, "a": [1, 2.5, None]})
+    # WHEN it is processed
+    response = consumer.process_batch(sqs_event(cloud.receive()), store)
+    # THEN it succeeded with the key count, the sorted keys, and the SHA-256 and size of the canonical JSON:
+    # '{"a":[1,2.5,null],"b":{"c":true},"é":"ü"}', 43 bytes of UTF-8
+    assert response == {"batchItemFailures": []}
+    stored = store.get(job.job_id)
+    assert stored is not None
+    assert stored.status == SUCCEEDED
+    assert stored.result == {
+        "key_count": 3,
+        "keys": ["a", "b", "é"],
+        "sha256": "219ff84b1025678ab0d01d33b368e34fc6ae437da5fab6f09a22fae862446fbf",
+        "size_bytes": 43,
+    }
+
+
+def test_process_data_is_deterministic() -> None:
+    # GIVEN the same object with its keys in two orders
+    first = {"key": "value", "n": 1, "nested": {"y": 2, "x": 1}}
+    second = {"nested": {"x": 1, "y": 2}, "n": 1, "key": "value"}
+    # WHEN each is processed, twice
+    results = [consumer.PROCESSORS["process_data"](payload) for payload in (first, second, first, second)]
+    # THEN the results are all the same
+    assert all(result == results[0] for result in results)
+    assert results[0]["keys"] == ["key", "n", "nested"]
+    assert consumer.canonical_json(second) == b'{"key":"value","n":1,"nested":{"x":1,"y":2}}'
+
+
+@pytest.mark.parametrize("payload", [[1, 2], "text", None, {"n": float("nan")}])
+def test_process_data_fails_permanently_on_what_is_not_a_json_object(payload: Any) -> None:
+    # GIVEN a payload that is not a JSON object (possible only in an old message), or not plain JSON
+    # WHEN process_data runs on it
+    # THEN it fails for good, saying why
+    with pytest.raises(consumer.PermanentJobError, match="process_data"):
+        consumer.PROCESSORS["process_data"](payload)
+
+
+def test_job_types_lists_the_processors_sorted() -> None:
+    # GIVEN the processors
+    # THEN JOB_TYPES, the types POST /jobs accepts, are their names, sorted
+    assert consumer.JOB_TYPES == ("echo", "fail", "process_data", "sum")
+    assert set(consumer.JOB_TYPES) == set(consumer.PROCESSORS)
 
 
 def test_messages_that_are_not_jobs_are_reported_failed(cloud: Cloud, store: JobStore, sqs_event: SqsEvent) -> None:

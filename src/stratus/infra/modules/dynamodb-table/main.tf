@@ -1,4 +1,12 @@
-# A DynamoDB table: on-demand capacity, point-in-time recovery, encryption at rest, TTL where declared.
+# A DynamoDB table: on-demand capacity, point-in-time recovery, encryption at rest, TTL and global secondary
+# indexes where declared.
+
+locals {
+  attributes = length(var.attributes) > 0 ? var.attributes : merge(
+    { (var.hash_key) = var.hash_key_type },
+    var.range_key == null ? {} : { (var.range_key) = var.range_key_type },
+  )
+}
 
 resource "aws_dynamodb_table" "this" {
   #checkov:skip=CKV_AWS_119:Encrypted at rest with the AWS owned key by default; set kms_key_arn to use a customer managed key (extra cost and key policy to manage).
@@ -9,16 +17,22 @@ resource "aws_dynamodb_table" "this" {
   range_key                   = var.range_key
   deletion_protection_enabled = var.deletion_protection
 
-  attribute {
-    name = var.hash_key
-    type = var.hash_key_type
+  # Every key attribute of the table and its indexes, once (var.attributes when the table has indexes).
+  dynamic "attribute" {
+    for_each = local.attributes
+    content {
+      name = attribute.key
+      type = attribute.value
+    }
   }
 
-  dynamic "attribute" {
-    for_each = var.range_key == null ? [] : [var.range_key]
+  dynamic "global_secondary_index" {
+    for_each = var.global_secondary_indexes
     content {
-      name = attribute.value
-      type = var.range_key_type
+      name            = global_secondary_index.value.name
+      hash_key        = global_secondary_index.value.hash_key
+      range_key       = global_secondary_index.value.range_key
+      projection_type = global_secondary_index.value.projection_type
     }
   }
 

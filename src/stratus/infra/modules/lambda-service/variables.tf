@@ -16,11 +16,13 @@ variable "async_dlq_name" {
 }
 
 variable "functions" {
-  description = "The service's functions by key (http, consumer-<queue>, schedule-<name>, authorizer): AWS name, handler, description."
+  description = "The service's functions by key (http, consumer-<queue>, schedule-<name>, authorizer, migrate): AWS name, handler, description; timeout (null: var.timeout) and unreserved (true: no reserved concurrency) where they differ from the service's."
   type = map(object({
     function_name = string
     handler       = string
     description   = string
+    timeout       = optional(number)
+    unreserved    = optional(bool, false)
   }))
 }
 

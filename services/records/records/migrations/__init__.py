@@ -1,0 +1,1 @@
+"""The records database's Alembic migrations (run by :mod:`records.migrate`; ``versions/`` holds the revisions)."""

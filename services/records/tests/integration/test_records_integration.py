@@ -1,0 +1,34 @@
+"""The records service through a running stack: set STRATUS_URL (the HTTP API's URL) to run.
+
+Protected (auth = "token"): set STRATUS_TOKEN too; it is sent as a bearer token.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+from stratus_common.testing import stack_client, stack_url
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import httpx
+
+pytestmark = pytest.mark.skipif(not stack_url(), reason="set STRATUS_URL to the HTTP API's URL to run")
+
+
+@pytest.fixture
+def api() -> Iterator[httpx.Client]:
+    with stack_client("/records") as client:
+        yield client
+
+
+def test_health(api: httpx.Client) -> None:
+    # GIVEN the stack is up
+    # WHEN /records/health is called through the HTTP API
+    response = api.get("/health")
+    # THEN the service answers
+    assert response.status_code == 200
+    assert response.json()["status"] == "healthy"
+    assert response.json()["service"] == "records"
