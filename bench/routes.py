@@ -61,7 +61,9 @@ def seed_records(stack: Stack, rows: int) -> None:
 
     from records_leaderboard import seed
 
-    url = json.loads((stack.root / ".stratus" / "dev.json").read_text())["databases"]["records"]
+    from stratus import paths
+
+    url = json.loads(paths.dev_state(stack.root).read_text())["databases"]["records"]
     started = time.perf_counter()
     seed(url, rows, 2000, uniform=False, rng=random.Random(7))
     print(f"seeded {rows:,} records in {time.perf_counter() - started:.1f} s", flush=True)

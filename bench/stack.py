@@ -21,6 +21,8 @@ from pathlib import Path
 
 import httpx
 
+from stratus.local.processes import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 STRATUS = [sys.executable, "-m", "stratus"]
 
@@ -38,14 +40,6 @@ class Stack:
         return {"authorization": f"Bearer {self.token}"}
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def running_stack(url: str | None = None) -> Iterator[Stack]:
     """A stack at ``url`` (already running), or one started here and stopped on exit; signed in either way."""
@@ -56,10 +50,10 @@ def running_stack(url: str | None = None) -> Iterator[Stack]:
             shutil.copy(ROOT / "stratus.toml", root / "stratus.toml")
             for part in ("services", "libs"):
                 shutil.copytree(ROOT / part, root / part, ignore=shutil.ignore_patterns("__pycache__", "tests"))
-            port = _free_port()
+            port = free_port()
             log = (root / "dev.log").open("w")
             proc = subprocess.Popen(
-                [*STRATUS, "dev", "--port", str(port), "--invoke-port", str(_free_port()), "--no-access-log"],
+                [*STRATUS, "dev", "--port", str(port), "--invoke-port", str(free_port()), "--no-access-log"],
                 cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
             url = f"http://127.0.0.1:{port}"

@@ -27,6 +27,7 @@ module "lambda_records" {
       handler       = "records.migrate.handler"
       description   = "records: database migrations, invoked by stratus deploy and stratus migrate"
       timeout       = 900
+      unreserved    = true
     }
   }
 

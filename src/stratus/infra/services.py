@@ -75,16 +75,16 @@ def _network_args(service: ServicePlan) -> list[tuple[str, object] | None]:
     return args
 
 
-def _function_args(fn: Function, http: Function) -> dict[str, object]:
-    """A function of the module's ``functions``: what differs from the service's settings (the HTTP function's)."""
+def _function_args(fn: Function) -> dict[str, object]:
+    """A function of the module's ``functions``; a migrations function has settings of its own in every environment
+    (a comparison with the service's would miss an environment whose override happens to equal them)."""
     args: dict[str, object] = {
         "function_name": name_expr(fn.suffix),
         "handler": fn.handler,
         "description": fn.description,
     }
-    if fn.timeout != http.timeout:
+    if fn.kind == "migrate":  # stratus.manifest.functions: MIGRATION_TIMEOUT, no reserved concurrency
         args["timeout"] = fn.timeout
-    if fn.reserved_concurrency is None and http.reserved_concurrency is not None:
         args["unreserved"] = True
     return args
 
@@ -110,7 +110,7 @@ def lambda_file(files: Files, stack: Stack, stacks: Mapping[str, Stack], name: s
         ("async_dlq_name", name_expr(naming.suffixed(name, "async_dlq"))),
         (
             "functions",
-            {fn.key: _function_args(fn, service.function("http")) for fn in service.functions},
+            {fn.key: _function_args(fn) for fn in service.functions},
         ),
         None,
         ("package_type", "Image" if service.image else "Zip"),
