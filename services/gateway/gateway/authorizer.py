@@ -164,7 +164,7 @@ def _store(kind: str) -> Any:
         elif kind == "api_keys":
             stores[kind] = (dynamodb, _table("API_KEYS_TABLE_NAME"))
         else:
-            from gateway.ratelimit import RateLimiter
+            from stratus_common.ratelimit import RateLimiter
 
             stores[kind] = RateLimiter(dynamodb, _table("RATE_LIMITS_TABLE_NAME"))
     return stores[kind]

@@ -25,13 +25,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 from urllib.parse import unquote
 
 from stratus_common.environment import ConfigurationError
+from stratus_common.ratelimit import RatePolicy
 
 T = TypeVar("T")
 AuthMode = Literal["none", "api_key", "token"]
@@ -52,29 +51,6 @@ __all__ = [
     "route_auth",
     "route_rate_limits",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class RatePolicy:
-    """At most ``requests`` per ``period`` seconds (fixed windows aligned on multiples of ``period``)."""
-
-    requests: int
-    period: int
-
-    @classmethod
-    def parse(cls, value: object, where: str) -> RatePolicy:
-        """Read ``{"requests": N, "period": S}`` or ``"N/S"``; raise :class:`ConfigurationError` naming *where*."""
-        if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*/\s*\d+\s*", value):
-            requests_text, period_text = value.split("/")
-            value = {"requests": int(requests_text), "period": int(period_text)}
-        if not isinstance(value, Mapping):
-            raise ConfigurationError(f'{where}: must be {{"requests": N, "period": seconds}} or "N/seconds"')
-        requests, period = value.get("requests"), value.get("period")
-        if not isinstance(requests, int) or isinstance(requests, bool) or requests < 1:
-            raise ConfigurationError(f"{where}.requests: must be a whole number >= 1")
-        if not isinstance(period, int) or isinstance(period, bool) or not 1 <= period <= 86400:
-            raise ConfigurationError(f"{where}.period: must be a whole number of seconds, 1-86400")
-        return cls(requests, period)
 
 
 DEFAULT_RATE_LIMIT = RatePolicy(requests=100, period=60)

@@ -8,7 +8,7 @@
   ``DELETE /sessions/current``: log out, i.e. revoke it: every token of the session is refused from then on;
 - every other path: an upstream route (:mod:`gateway.proxy`) or a JSON 404.
 
-Every request but the probes is rate-limited (:mod:`gateway.ratelimit`) per principal: the authorizer's
+Every request but the probes is rate-limited (:mod:`stratus_common.ratelimit`) per principal: the authorizer's
 principal when API Gateway ran one for the route, else the subject of a correctly signed Bearer token,
 else the source IP. Answers carry ``X-RateLimit-Limit`` / ``-Remaining`` / ``-Reset``; past the limit,
 429 with ``Retry-After``. When the rate_limits table cannot be reached the request is let through (fail
@@ -35,12 +35,12 @@ from stratus_common.environment import ConfigurationError
 from stratus_common.errors import ApiError, NotFound, Unauthorized, error_body
 from stratus_common.lambda_handler import make_handler
 from stratus_common.logging import get_logger
+from stratus_common.ratelimit import Decision, RateLimiter
 from stratus_common.secrets import SecretUnavailable
 from stratus_common.sessions import Session, SessionStore
 from stratus_common.settings import table_name
 
 from gateway import config, proxy
-from gateway.ratelimit import Decision, RateLimiter
 
 __all__ = ["app", "handler", "own_policy", "reset", "upstreams"]
 

@@ -1,4 +1,4 @@
-"""gateway.ratelimit and the gateway's rate limiting: one conditional write per request, the headers, 429."""
+"""stratus_common.ratelimit and the gateway's rate limiting: one conditional write per request, the headers, 429."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from gateway import config, main
-from gateway.ratelimit import TTL_GRACE, RateLimiter
 from stratus_common.environment import ConfigurationError
+from stratus_common.ratelimit import TTL_GRACE, RateLimiter
 
 if TYPE_CHECKING:
     from collections.abc import Callable

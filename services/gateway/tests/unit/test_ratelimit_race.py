@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 from botocore.config import Config
-from gateway.config import RatePolicy
-from gateway.ratelimit import RateLimiter
+from stratus_common.ratelimit import RateLimiter, RatePolicy
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -20,14 +20,39 @@ Known trade-off of fixed windows: a client can make up to ``2 x requests`` acros
 from __future__ import annotations
 
 import math
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.config import RatePolicy
+from stratus_common.environment import ConfigurationError
 
-__all__ = ["TTL_GRACE", "Decision", "RateLimiter"]
+__all__ = ["TTL_GRACE", "Decision", "RateLimiter", "RatePolicy"]
+
+
+@dataclass(frozen=True, slots=True)
+class RatePolicy:
+    """At most ``requests`` per ``period`` seconds (fixed windows aligned on multiples of ``period``)."""
+
+    requests: int
+    period: int
+
+    @classmethod
+    def parse(cls, value: object, where: str) -> RatePolicy:
+        """Read ``{"requests": N, "period": S}`` or ``"N/S"``; raise :class:`ConfigurationError` naming *where*."""
+        if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*/\s*\d+\s*", value):
+            requests_text, period_text = value.split("/")
+            value = {"requests": int(requests_text), "period": int(period_text)}
+        if not isinstance(value, Mapping):
+            raise ConfigurationError(f'{where}: must be {{"requests": N, "period": seconds}} or "N/seconds"')
+        requests, period = value.get("requests"), value.get("period")
+        if not isinstance(requests, int) or isinstance(requests, bool) or requests < 1:
+            raise ConfigurationError(f"{where}.requests: must be a whole number >= 1")
+        if not isinstance(period, int) or isinstance(period, bool) or not 1 <= period <= 86400:
+            raise ConfigurationError(f"{where}.period: must be a whole number of seconds, 1-86400")
+        return cls(requests, period)
+
 
 TTL_GRACE = 60
 """Seconds an expired window's item is kept before the TTL may delete it."""
