@@ -14,7 +14,7 @@ import pytest
 
 from tests.e2e.devstack import DevStack
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
