@@ -17,7 +17,7 @@ module "api" {
   description        = "stratus: every service of stratus.toml, routed by path"
   log_retention_days = var.log_retention_days
   cors = {
-    allow_origins     = ["http://localhost:8080", "http://127.0.0.1:8080"]
+    allow_origins     = var.cors_allow_origins
     allow_methods     = ["GET", "POST", "PUT", "DELETE"]
     allow_headers     = ["authorization", "content-type", "x-api-key"]
     expose_headers    = []
@@ -103,13 +103,13 @@ module "api" {
       integration = "players"
       authorizer  = "token"
     }
-    "ANY /players/{proxy+}" = {
-      integration = "players"
-      authorizer  = "token"
-    }
     "OPTIONS /players" = {
       integration = "players"
       authorizer  = null
+    }
+    "ANY /players/{proxy+}" = {
+      integration = "players"
+      authorizer  = "token"
     }
     "OPTIONS /players/{proxy+}" = {
       integration = "players"
@@ -119,23 +119,27 @@ module "api" {
       integration = "records"
       authorizer  = "token"
     }
-    "ANY /records/{proxy+}" = {
-      integration = "records"
-      authorizer  = "token"
-    }
     "OPTIONS /records" = {
       integration = "records"
       authorizer  = null
+    }
+    "ANY /records/{proxy+}" = {
+      integration = "records"
+      authorizer  = "token"
     }
     "OPTIONS /records/{proxy+}" = {
       integration = "records"
       authorizer  = null
     }
-    "ANY /texts" = {
-      integration = "text"
+    "GET /records/leaderboard" = {
+      integration = "records"
+      authorizer  = "anonymous"
+    }
+    "POST /records" = {
+      integration = "records"
       authorizer  = "token"
     }
-    "ANY /texts/{proxy+}" = {
+    "ANY /texts" = {
       integration = "text"
       authorizer  = "token"
     }
@@ -143,21 +147,33 @@ module "api" {
       integration = "text"
       authorizer  = null
     }
+    "ANY /texts/{proxy+}" = {
+      integration = "text"
+      authorizer  = "token"
+    }
     "OPTIONS /texts/{proxy+}" = {
       integration = "text"
       authorizer  = null
     }
-    "ANY /users" = {
-      integration = "api"
-      authorizer  = "api_key"
+    "POST /texts" = {
+      integration = "text"
+      authorizer  = "token"
     }
-    "ANY /users/{proxy+}" = {
+    "POST /texts/generate" = {
+      integration = "text"
+      authorizer  = "token"
+    }
+    "ANY /users" = {
       integration = "api"
       authorizer  = "api_key"
     }
     "OPTIONS /users" = {
       integration = "api"
       authorizer  = null
+    }
+    "ANY /users/{proxy+}" = {
+      integration = "api"
+      authorizer  = "api_key"
     }
     "OPTIONS /users/{proxy+}" = {
       integration = "api"
@@ -175,13 +191,13 @@ module "api" {
       integration = "worker"
       authorizer  = "api_key"
     }
-    "ANY /worker/{proxy+}" = {
-      integration = "worker"
-      authorizer  = "api_key"
-    }
     "OPTIONS /worker" = {
       integration = "worker"
       authorizer  = null
+    }
+    "ANY /worker/{proxy+}" = {
+      integration = "worker"
+      authorizer  = "api_key"
     }
     "OPTIONS /worker/{proxy+}" = {
       integration = "worker"
@@ -190,6 +206,12 @@ module "api" {
   }
 
   authorizers = {
+    anonymous = {
+      function_name    = module.lambda_gateway.function_names["authorizer"]
+      invoke_arn       = module.lambda_gateway.invoke_arns["authorizer"]
+      ttl              = 0
+      identity_sources = []
+    }
     api_key = {
       function_name    = module.lambda_gateway.function_names["authorizer"]
       invoke_arn       = module.lambda_gateway.invoke_arns["authorizer"]

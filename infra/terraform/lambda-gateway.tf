@@ -46,8 +46,8 @@ module "lambda_gateway" {
     STRATUS_BASE_PATH        = "/"
     STRATUS_ENV              = var.environment
     STRATUS_PROJECT          = var.project_name
-    STRATUS_RATE_LIMITS      = "{\"/\": {\"period\": 60, \"requests\": 100}}"
-    STRATUS_ROUTE_AUTH       = "{\"/\": \"none\", \"/auth\": \"none\", \"/players\": \"token\", \"/records\": \"token\", \"/texts\": \"token\", \"/users\": \"api_key\", \"/web\": \"none\", \"/worker\": \"api_key\"}"
+    STRATUS_RATE_LIMIT       = "100/60"
+    STRATUS_ROUTES           = "{\"ANY /players\":{\"auth\":\"token\"},\"ANY /players/{proxy+}\":{\"auth\":\"token\"},\"ANY /records\":{\"auth\":\"token\"},\"ANY /records/{proxy+}\":{\"auth\":\"token\"},\"ANY /texts\":{\"auth\":\"token\"},\"ANY /texts/{proxy+}\":{\"auth\":\"token\"},\"ANY /users\":{\"auth\":\"api_key\"},\"ANY /users/{proxy+}\":{\"auth\":\"api_key\"},\"ANY /worker\":{\"auth\":\"api_key\"},\"ANY /worker/{proxy+}\":{\"auth\":\"api_key\"},\"GET /records/leaderboard\":{\"auth\":\"none\",\"rate_limit\":{\"bucket\":\"route:GET /records/leaderboard\",\"period\":60,\"requests\":120}},\"POST /records\":{\"auth\":\"token\",\"scopes\":[\"records:write\"]},\"POST /texts\":{\"auth\":\"token\",\"scopes\":[\"texts:write\"]},\"POST /texts/generate\":{\"auth\":\"token\",\"rate_limit\":{\"bucket\":\"route:POST /texts/generate\",\"period\":60,\"requests\":10},\"scopes\":[\"texts:write\"]}}"
     STRATUS_SERVICE          = "gateway"
     TOKEN_SIGNING_SECRET_ARN = module.secret_token-signing.secret_arn
   }

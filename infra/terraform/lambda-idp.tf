@@ -2,6 +2,29 @@
 
 # Service idp: Lambda (zip) behind /auth (stratus.toml [services.idp]).
 #   http: idp.main.handler
+# Settings that differ by environment ([environments.*.services.idp]) are in local.
+
+locals {
+  idp_settings = lookup({
+    dev = {
+      environment = {
+        IDP_REGISTER_RATE_LIMIT_IP = "60/3600"
+        IDP_REGISTRATION           = "open"
+      }
+    }
+    prod = {
+      environment = {
+        IDP_REGISTER_RATE_LIMIT_IP = "10/3600"
+        IDP_REGISTRATION           = "invite"
+      }
+    }
+  }, var.environment, {
+    environment = {
+      IDP_REGISTER_RATE_LIMIT_IP = "60/3600"
+      IDP_REGISTRATION           = "open"
+    }
+  })
+}
 
 module "lambda_idp" {
   source = "./modules/lambda-service"
@@ -28,21 +51,25 @@ module "lambda_idp" {
   provisioned_concurrency        = null
   log_retention_days             = var.log_retention_days
 
-  environment_variables = {
-    ACCOUNTS_TABLE_NAME       = module.dynamodb_accounts.table_name
-    ENVIRONMENT               = var.environment
-    POWERTOOLS_SERVICE_NAME   = "idp"
-    REFRESH_TOKENS_TABLE_NAME = module.dynamodb_refresh_tokens.table_name
-    SERVICE_NAME              = "idp"
-    SERVICE_VERSION           = "0.1.0"
-    SESSIONS_TABLE_NAME       = module.dynamodb_sessions.table_name
-    STRATUS_API_URL           = module.api.endpoint
-    STRATUS_BASE_PATH         = "/auth"
-    STRATUS_ENV               = var.environment
-    STRATUS_PROJECT           = var.project_name
-    STRATUS_SERVICE           = "idp"
-    TOKEN_SIGNING_SECRET_ARN  = module.secret_token-signing.secret_arn
-  }
+  environment_variables = merge({
+    ACCOUNTS_TABLE_NAME            = module.dynamodb_accounts.table_name
+    ENVIRONMENT                    = var.environment
+    IDP_SIGNIN_RATE_LIMIT_IP       = "30/60"
+    IDP_SIGNIN_RATE_LIMIT_USERNAME = "10/300"
+    IDP_USER_SCOPES                = "profile records:write"
+    POWERTOOLS_SERVICE_NAME        = "idp"
+    RATE_LIMITS_TABLE_NAME         = module.dynamodb_rate_limits.table_name
+    REFRESH_TOKENS_TABLE_NAME      = module.dynamodb_refresh_tokens.table_name
+    SERVICE_NAME                   = "idp"
+    SERVICE_VERSION                = "0.1.0"
+    SESSIONS_TABLE_NAME            = module.dynamodb_sessions.table_name
+    STRATUS_API_URL                = module.api.endpoint
+    STRATUS_BASE_PATH              = "/auth"
+    STRATUS_ENV                    = var.environment
+    STRATUS_PROJECT                = var.project_name
+    STRATUS_SERVICE                = "idp"
+    TOKEN_SIGNING_SECRET_ARN       = module.secret_token-signing.secret_arn
+  }, local.idp_settings.environment)
 
   policy_statements = [
     {
@@ -65,6 +92,22 @@ module "lambda_idp" {
         "dynamodb:UpdateItem",
       ]
       resources = [module.dynamodb_accounts.table_arn]
+    },
+    {
+      sid = "TableRateLimits"
+      actions = [
+        "dynamodb:BatchGetItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:DescribeTable",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:Scan",
+        "dynamodb:UpdateItem",
+      ]
+      resources = [module.dynamodb_rate_limits.table_arn]
     },
     {
       sid = "TableRefreshTokens"

@@ -210,6 +210,12 @@ def manifests(draw: st.DrawFn) -> dict[str, Any]:
             service["cpu"], service["memory"] = draw(st.sampled_from([(1024, 2048), (512, 1024)]))
         if draw(st.booleans()):
             service["env"] = {"LOG_LEVEL": "DEBUG"}
+        if draw(st.booleans()):  # protection per route: a public route, a scoped one, a route of another mode
+            service["routes"] = {
+                "GET /top": {"auth": "none"},
+                "POST /": {"auth": "token", "scopes": ["write"]},
+                "DELETE /{item_id}": {"auth": draw(st.sampled_from(["api_key", "token"]))},
+            }
         services[f"svc{i}"] = service
     lambdas = [n for n, s in services.items() if s["kind"] == "lambda"]
     for bucket in buckets:

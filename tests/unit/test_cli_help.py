@@ -24,7 +24,7 @@ def test_commands_are_listed_in_groups_in_the_order_work_is_done() -> None:
     assert panels["Project"] < panels["Local cloud"] < panels["AWS"]
     commands = re.findall(r"^│ (\w+) ", text, re.M)
     assert commands == ["init", "new", "add", "validate", "test", "dev", "invoke", "trigger", "events", "logs",
-                        "apikey", "infra", "build", "image", "deploy", "migrate"]  # fmt: skip
+                        "apikey", "client", "invite", "infra", "build", "image", "deploy", "migrate"]  # fmt: skip
     for command in ("dev", "invoke", "apikey"):
         assert panels["Local cloud"] < text.index(f"│ {command} ") < panels["AWS"]
 

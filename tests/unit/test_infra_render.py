@@ -229,13 +229,14 @@ def test_changing_one_service_changes_only_its_own_file() -> None:
 
 
 def test_moving_a_service_changes_its_file_and_the_routing_only() -> None:
-    # the routing: the HTTP API's routes, and the route table the authorizer decides by (STRATUS_ROUTE_AUTH)
+    # the routing: the HTTP API's routes, and the policies the authorizer decides by (STRATUS_ROUTES)
     raw = reference_raw()
-    raw["services"]["web"]["path"] = "/site"
-    assert _changed(raw) == {"apprunner-web.tf", "api-gateway.tf", "lambda-gateway.tf"}
+    raw["services"]["worker"]["path"] = "/jobs"
+    assert _changed(raw) == {"lambda-worker.tf", "api-gateway.tf", "lambda-gateway.tf"}
     gateway = module_block(render(stacks_from(raw, REFERENCE))["lambda-gateway.tf"], "lambda_gateway")
-    routes = gateway["environment_variables"]["STRATUS_ROUTE_AUTH"].encode().decode("unicode_escape")  # HCL escapes
-    assert json.loads(routes)["/site"] == "none"
+    routes = gateway["environment_variables"]["STRATUS_ROUTES"].encode().decode("unicode_escape")  # HCL escapes
+    assert json.loads(routes)["ANY /jobs/{proxy+}"] == {"auth": "token"}
+    assert not any(key.startswith("ANY /worker") for key in json.loads(routes))
 
 
 def test_removing_a_service_removes_its_file() -> None:

@@ -115,8 +115,8 @@ def test_environments_refer_to_resources_and_the_stack_not_to_local_values(root:
     assert worker["STRATUS_BASE_PATH"] == "/worker"
     assert "AWS_REGION" not in worker  # Lambda sets it, and refuses it
     assert (web["AWS_REGION"], web["PORT"], web["HOST"]) == (Ref("stack", "", "region"), "9000", "0.0.0.0")
-    assert plan.services["gateway"].environment["STRATUS_ROUTE_AUTH"] == (
-        '{"/": "none", "/web": "none", "/worker": "api_key"}'
+    assert plan.services["gateway"].environment["STRATUS_ROUTES"] == (
+        '{"ANY /worker":{"auth":"api_key"},"ANY /worker/{proxy+}":{"auth":"api_key"}}'
     )
 
 

@@ -8,3 +8,4 @@ aws_region         = "us-east-1"
 log_retention_days = 30
 custom_domain_name = null
 route53_zone_id    = null
+cors_allow_origins = []

@@ -8,6 +8,7 @@ The tree::
           ├── Unauthorized        401  unauthorized
           ├── Forbidden           403  forbidden
           ├── NotFound            404  not_found
+          ├── MethodNotAllowed    405  method_not_allowed   (with the ``Allow`` header)
           ├── Conflict            409  conflict
           ├── PayloadTooLarge     413  payload_too_large
           ├── TooManyRequests     429  too_many_requests
@@ -26,12 +27,14 @@ The tree::
   echoed, since they may be secrets;
 - a body that is not valid JSON: 400 ``invalid_json``, naming the problem and where it is;
 - an unknown route, a wrong method or any other ``HTTPException``: its status, with a code derived
-  from the status (``not_found``, ``method_not_allowed``, ...);
+  from the status (``not_found``, ``method_not_allowed``, ...) and its headers; a 405's ``Allow`` lists the
+  methods of every route of the path (:func:`allowed_methods`), not only those of the first route Starlette met;
 - any other exception: 500 ``internal_error`` / ``Internal server error``; the traceback is logged,
   never returned.
 
 :class:`ErrorResponse` is that shape as a pydantic model, for the OpenAPI document: a route declares the errors it
-answers with ``responses=error_responses(404, 409)`` (:func:`error_responses`).
+answers with ``responses=error_responses(404, 409)`` (:func:`error_responses`). :class:`HttpApiError` is the shape of
+what the HTTP API in front of a service answers itself (``{"message": "Forbidden"}``: its authorizer, its throttle).
 """
 
 from __future__ import annotations
@@ -45,11 +48,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match, Route
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
 
     from fastapi import FastAPI
+    from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -61,11 +66,14 @@ __all__ = [
     "ErrorBody",
     "ErrorResponse",
     "Forbidden",
+    "HttpApiError",
+    "MethodNotAllowed",
     "NotFound",
     "PayloadTooLarge",
     "ServiceUnavailable",
     "TooManyRequests",
     "Unauthorized",
+    "allowed_methods",
     "error_body",
     "error_responses",
     "install_error_handlers",
@@ -164,6 +172,17 @@ class NotFound(_FixedStatusError):
     default_message = "Not found"
 
 
+class MethodNotAllowed(ApiError):
+    """405: the path exists, the method does not; ``Allow`` lists the methods it has (RFC 9110 §15.5.6)."""
+
+    status_code = 405
+    code = "method_not_allowed"
+
+    def __init__(self, allowed: Iterable[str], message: str = "Method Not Allowed") -> None:
+        self.allowed = sorted({method.upper() for method in allowed})
+        super().__init__(405, self.code, message, headers={"Allow": ", ".join(self.allowed)})
+
+
 class Conflict(_FixedStatusError):
     """409: the request conflicts with the resource's current state."""
 
@@ -229,11 +248,19 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
+class HttpApiError(BaseModel):
+    """An answer of the HTTP API in front of the service, in API Gateway's shape: ``{"message": "Unauthorized"}``
+    (the authorizer found no credentials), ``"Forbidden"`` (it denied them), ``"Too Many Requests"``, ..."""
+
+    message: str
+
+
 _ERROR_DESCRIPTIONS = {
     400: "The request is malformed: a body that is not valid JSON, ...",
     401: "No signed-in caller, or credentials that are not valid",
     403: "The caller may not do this",
     404: "No such resource",
+    405: "The path does not have this method: Allow lists those it has",
     409: "The request conflicts with the resource's current state",
     413: "The request body is too large",
     422: "A field is missing or not valid; details name it",
@@ -292,6 +319,15 @@ def _validation_response(exc: RequestValidationError) -> JSONResponse:
         for error in errors
     ]
     return JSONResponse(error_body("validation_error", "Request validation failed", details), status_code=422)
+
+
+def allowed_methods(app: Starlette, scope: Scope) -> set[str]:
+    """The ``Allow`` of a 405 for the request: the methods of the path (as the OpenAPI document has it, e.g.
+    ``/{player_id}``) of the first of *app*'s routes that takes the request's path but not its method, all routes of
+    that path together; empty when no route takes the path. Also for an app with a catch-all route."""
+    routes = [route for route in app.router.routes if isinstance(route, Route) and route.methods]
+    path = next((route.path for route in routes if route.matches(scope)[0] is Match.PARTIAL), None)
+    return {method for route in routes if route.path == path for method in route.methods or ()}
 
 
 def _http_exception_response(exc: StarletteHTTPException) -> Response:
@@ -357,6 +393,9 @@ def install_error_handlers(app: FastAPI, *, logger: _ExceptionLogger | None = No
 
     async def handle_http_exception(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 405 and (allowed := allowed_methods(request.app, request.scope)):
+            allow = {"Allow": ", ".join(sorted(allowed))}
+            exc = StarletteHTTPException(405, exc.detail, headers={**(exc.headers or {}), **allow})
         return _http_exception_response(exc)
 
     app.add_exception_handler(ApiError, handle_api_error)

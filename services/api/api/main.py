@@ -56,6 +56,7 @@ app = create_app(
     "Users API",
     service="api",
     description="A directory of users: create, read, update, delete, list and look up by e-mail.",
+    http_api_errors=(401, 403),  # the authorizer's answers (API Gateway's shape)
 )
 
 list_cursors = CursorCodec("users", lambda: get_secret("cursor-signing"))

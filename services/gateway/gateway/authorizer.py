@@ -10,17 +10,15 @@ no pydantic; boto3 and PyJWT are imported on first use.
 **Input** (the authorizer event, payload format 2.0; only these fields are read):
 
 - ``routeKey`` (else ``requestContext.routeKey``): the matched route, e.g. ``"ANY /worker/{proxy+}"``;
-- ``rawPath`` (else ``requestContext.http.path``): used only when the route key is ``$default``/absent;
 - ``headers``: ``authorization`` (``Bearer <access token>``) for token routes, ``x-api-key`` for API-key
   routes (names case-insensitive);
 - ``requestContext.http.sourceIp`` and ``requestContext.requestId`` (rate limiting, logs).
 
-**How the mode is chosen**: ``STRATUS_ROUTE_AUTH`` maps route path prefixes to modes (generated from the
-manifest). The route's path is the literal part of the route key (``/worker/{proxy+}`` -> ``/worker``),
-matched by whole segments, longest prefix first. API Gateway has already matched that route, so client
-path tricks (``/worker/../auth``, ``%2e%2e``, ``//worker``, case) cannot change it. For ``$default``,
-the raw path is matched both as sent and normalised (decoded, ``..`` resolved); if the two disagree the
-request is denied. No matching entry: denied (fail closed). The credentials never choose the mode.
+**How the policy is chosen**: ``STRATUS_ROUTES`` maps route keys to policies (generated from the manifest: a
+mode, the scopes a caller must hold, a rate limit). The event's ``routeKey`` is the route API Gateway has already
+matched, so client path tricks (``/worker/../auth``, ``%2e%2e``, ``//worker``, case) cannot change it. A route
+key without an entry, or no route key at all: denied (fail closed). The credentials never choose the mode.
+A caller without every scope the route requires is denied (``insufficient_scope``).
 
 **Output** (simple response): ``{"isAuthorized": true, "context": {...}}`` or ``{"isAuthorized": false}``.
 The context reaches the integration as ``requestContext.authorizer.lambda``:
@@ -29,14 +27,16 @@ The context reaches the integration as ``requestContext.authorizer.lambda``:
   ``subject``, ``scopes`` (list), ``authMode`` = ``"token"``, and ``username`` or ``clientId``;
 - API key: ``principalId`` (``key:<key id>``), ``kind`` = ``"api_key"``, ``keyId``, ``keyName``,
   ``scopes``, ``authMode`` = ``"api_key"``;
-- plus ``rateLimit`` ``{"limit", "remaining", "reset"}`` when the route has a rate-limit policy.
+- anonymous (a rate-limited route of auth ``none``): ``principalId`` ``ip:<sourceIp>``, ``kind`` ``anonymous``;
+- plus ``rateLimit`` ``{"limit", "remaining", "reset"}`` when the route has a rate limit. Past the limit the
+  request is denied: a Lambda authorizer can only allow or deny, so API Gateway answers 403, not 429.
 
 A DynamoDB or Secrets Manager failure raises (API Gateway answers 500), it never allows.
 
-**Environment**: ``STRATUS_ROUTE_AUTH`` (required), ``API_KEYS_TABLE_NAME`` (API-key routes),
+**Environment**: ``STRATUS_ROUTES`` (required), ``API_KEYS_TABLE_NAME`` (API-key routes),
 ``SESSIONS_TABLE_NAME`` and the token signing key (token routes: ``TOKEN_SIGNING_SECRET_ARN``, from the manifest's
 ``[secrets.token-signing]``, read on the first token and re-read after its TTL; see :mod:`stratus_common.tokens`),
-``STRATUS_RATE_LIMITS`` + ``RATE_LIMITS_TABLE_NAME`` (optional rate limits), ``TOKEN_ISSUER`` /
+``RATE_LIMITS_TABLE_NAME`` (routes with a rate limit), ``TOKEN_ISSUER`` /
 ``TOKEN_AUDIENCE`` (optional), and the usual ``AWS_REGION`` / ``AWS_ENDPOINT_URL``.
 
 **Caching**: a token route must be configured with ``authorizerResultTtlInSeconds = 0`` (or revocation
@@ -60,7 +60,7 @@ from stratus_common.environment import ConfigurationError
 
 from gateway import config
 
-__all__ = ["AuthResult", "authorize", "check_api_key", "check_token", "handler", "mode_for", "reset"]
+__all__ = ["AuthResult", "authorize", "check_api_key", "check_token", "handler", "policy_for", "reset"]
 
 _STORES: dict[str, Any] = {}
 logger = logging.getLogger("gateway.authorizer")
@@ -89,21 +89,15 @@ class AuthResult:
 
 
 @functools.lru_cache(maxsize=1)
-def _route_auth() -> config.RouteTable[config.AuthMode]:
-    return config.route_auth()
-
-
-@functools.lru_cache(maxsize=1)
-def _rate_limits() -> config.RouteTable[config.RatePolicy]:
-    return config.route_rate_limits()
+def _policies() -> dict[str, config.RoutePolicy]:
+    return config.route_policies()
 
 
 def reset() -> None:
     """Forget the parsed configuration, clients and keys (tests that change the environment call this)."""
     from stratus_common.aws import reset_clients
 
-    _route_auth.cache_clear()
-    _rate_limits.cache_clear()
+    _policies.cache_clear()
     _STORES.clear()
     tokens.reset_keys()
     reset_clients()
@@ -116,38 +110,18 @@ def _header(headers: Mapping[str, Any], name: str) -> str | None:
     return None
 
 
-def _route_template(event: Mapping[str, Any]) -> str | None:
-    """The literal path prefix of the matched route, or ``None`` for ``$default`` / no route key."""
-    context = event.get("requestContext") or {}
-    route_key = event.get("routeKey") or context.get("routeKey")
-    if not isinstance(route_key, str) or " " not in route_key:
-        return None
-    template = route_key.split(" ", 1)[1]
-    literal = []
-    for segment in template.split("/"):
-        if "{" in segment:
-            break
-        if segment:
-            literal.append(segment)
-    return "/" + "/".join(literal)
+def route_key(event: Mapping[str, Any]) -> str | None:
+    """The route API Gateway matched: ``routeKey``, else ``requestContext.routeKey``."""
+    key = event.get("routeKey") or (event.get("requestContext") or {}).get("routeKey")
+    return key if isinstance(key, str) else None
 
 
-def mode_for(event: Mapping[str, Any]) -> tuple[str, config.AuthMode | None]:
-    """Return ``(route prefix, mode)`` for the event; mode ``None`` means: deny (unknown or ambiguous)."""
-    table = _route_auth()
-    template = _route_template(event)
-    if template is not None:
-        found = table.match(template)
-        return (found[0], found[1]) if found else (template, None)
-    context = event.get("requestContext") or {}
-    raw_path = event.get("rawPath") or (context.get("http") or {}).get("path") or "/"
-    normalised = config.normalise_path(str(raw_path))
-    if normalised is None:
-        return str(raw_path), None
-    as_sent, resolved = table.match(str(raw_path)), table.match(normalised)
-    if as_sent is None or resolved is None or as_sent[1] != resolved[1]:
-        return normalised, None
-    return resolved[0], resolved[1]
+def policy_for(event: Mapping[str, Any]) -> tuple[str, config.RoutePolicy | None]:
+    """Return ``(route key, policy)`` for the event; policy ``None`` means: deny (no entry for the route)."""
+    key = route_key(event)
+    if key is None:
+        return "", None
+    return key, _policies().get(key)
 
 
 def _store(kind: str) -> Any:
@@ -227,14 +201,12 @@ def check_api_key(headers: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     }
 
 
-def _apply_rate_limit(route: str, event: Mapping[str, Any], context: dict[str, Any]) -> str | None:
-    """Count the request against the route's policy, if it has one; return a denial reason or ``None``."""
-    found = _rate_limits().match(route)
-    if found is None or found[0] != route:  # the route's own policy only, never a parent's (e.g. the gateway's "/")
+def _apply_rate_limit(policy: config.RoutePolicy, context: dict[str, Any]) -> str | None:
+    """Count the request against the route's rate limit, if it has one; return a denial reason or ``None``."""
+    if policy.rate_limit is None:
         return None
-    prefix, policy = found
     try:
-        decision = _store("rate_limits").hit(prefix, context["principalId"], policy)
+        decision = _store("rate_limits").hit(policy.bucket, context["principalId"], policy.rate_limit)
     except Exception as exc:  # fail open: losing the limiter must not take every protected route down
         logger.warning(json.dumps({"message": "rate limiter unavailable", "error": type(exc).__name__}))
         return None
@@ -244,12 +216,13 @@ def _apply_rate_limit(route: str, event: Mapping[str, Any], context: dict[str, A
 
 def authorize(event: Mapping[str, Any]) -> AuthResult:
     """Decide on one authorizer event (see the module's docstring)."""
-    route, mode = mode_for(event)
+    route, policy = policy_for(event)
     headers = event.get("headers") or {}
     if not isinstance(headers, Mapping):
         headers = {}
-    if mode is None:
+    if policy is None:
         return AuthResult(False, "no_auth_policy_for_route", "", route)
+    mode = policy.auth
     if mode == "token":
         reason, context = check_token(headers)
     elif mode == "api_key":
@@ -259,7 +232,9 @@ def authorize(event: Mapping[str, Any]) -> AuthResult:
         reason, context = "ok", {"principalId": f"ip:{source_ip}", "kind": "anonymous", "authMode": "none"}
     if not context:
         return AuthResult(False, reason, mode, route)
-    limited = _apply_rate_limit(route, event, context)
+    if not policy.scopes <= set(context.get("scopes") or ()):
+        return AuthResult(False, "insufficient_scope", mode, route)
+    limited = _apply_rate_limit(policy, context)
     if limited:
         return AuthResult(False, limited, mode, route)
     return AuthResult(True, "ok", mode, route, context)

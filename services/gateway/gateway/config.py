@@ -5,14 +5,13 @@ no FastAPI, no boto3 here.
 
 Variables (all optional unless said otherwise):
 
-- ``STRATUS_ROUTE_AUTH``: JSON object, route path prefix -> ``"none" | "api_key" | "token"``, e.g.
-  ``{"/worker": "api_key", "/players": "token", "/": "none"}``; generated from the manifest's
-  ``services.*.path`` / ``services.*.auth`` (:meth:`stratus.manifest.Stack.route_auth`). The authorizer
-  denies a route it finds no entry for (fail closed).
-- ``STRATUS_RATE_LIMITS``: JSON object, route path prefix -> ``{"requests": N, "period": seconds}``
-  (:meth:`stratus.manifest.Stack.route_rate_limits`); the authorizer applies the policy of a protected route.
-- ``STRATUS_RATE_LIMIT``: JSON ``{"requests": N, "period": seconds}``, the policy of the gateway's own
-  routes (its manifest ``rate_limit``); default :data:`DEFAULT_RATE_LIMIT`.
+- ``STRATUS_ROUTES``: JSON object, route key -> policy, for every route the authorizer guards, e.g.
+  ``{"ANY /worker/{proxy+}": {"auth": "api_key"}, "POST /records": {"auth": "token", "scopes": ["records:write"]},
+  "GET /records/leaderboard": {"auth": "none", "rate_limit": {"requests": 120, "period": 60, "bucket": "..."}}}``;
+  generated from the manifest (:func:`stratus.manifest.routes.policies`: each service's ``auth``, ``scopes`` and
+  ``rate_limit``, and its ``routes`` overrides). The authorizer denies a route it finds no entry for (fail closed).
+- ``STRATUS_RATE_LIMIT``: ``"N/seconds"`` or JSON ``{"requests": N, "period": seconds}``, the policy of the
+  gateway's own routes (set in the manifest's ``env`` of the gateway); default :data:`DEFAULT_RATE_LIMIT`.
 
 The token variables (``TOKEN_SIGNING_SECRET_ARN`` or ``TOKEN_SIGNING_SECRET*``, ``TOKEN_ISSUER``,
 ``TOKEN_AUDIENCE``) are read by
@@ -26,8 +25,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
-from urllib.parse import unquote
 
 from stratus_common.environment import ConfigurationError
 from stratus_common.ratelimit import RatePolicy
@@ -36,8 +35,7 @@ T = TypeVar("T")
 AuthMode = Literal["none", "api_key", "token"]
 AUTH_MODES: tuple[AuthMode, ...] = ("none", "api_key", "token")
 
-ROUTE_AUTH_ENV = "STRATUS_ROUTE_AUTH"
-RATE_LIMITS_ENV = "STRATUS_RATE_LIMITS"
+ROUTES_ENV = "STRATUS_ROUTES"
 RATE_LIMIT_ENV = "STRATUS_RATE_LIMIT"
 
 __all__ = [
@@ -45,11 +43,10 @@ __all__ = [
     "DEFAULT_RATE_LIMIT",
     "AuthMode",
     "RatePolicy",
+    "RoutePolicy",
     "RouteTable",
-    "normalise_path",
     "own_rate_limit",
-    "route_auth",
-    "route_rate_limits",
+    "route_policies",
 ]
 
 
@@ -83,40 +80,6 @@ class RouteTable(Generic[T]):
         return None
 
 
-def _json_object(variable: str, environ: Mapping[str, str]) -> dict[str, object]:
-    raw = environ.get(variable, "").strip()
-    if not raw:
-        return {}
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ConfigurationError(f"{variable}: not valid JSON ({exc.msg} at position {exc.pos})") from None
-    if not isinstance(value, dict):
-        raise ConfigurationError(f"{variable}: must be a JSON object of route prefix -> value")
-    for prefix in value:
-        if not prefix.startswith("/"):
-            raise ConfigurationError(f"{variable}: route prefix {prefix!r} must start with '/'")
-    return value
-
-
-def route_auth(environ: Mapping[str, str] | None = None) -> RouteTable[AuthMode]:
-    """The ``STRATUS_ROUTE_AUTH`` table; raise :class:`ConfigurationError` on an unknown mode."""
-    environ = os.environ if environ is None else environ
-    entries: dict[str, AuthMode] = {}
-    for prefix, mode in _json_object(ROUTE_AUTH_ENV, environ).items():
-        if mode not in AUTH_MODES:
-            raise ConfigurationError(f"{ROUTE_AUTH_ENV}: {prefix!r}: mode must be one of {', '.join(AUTH_MODES)}")
-        entries[prefix] = mode
-    return RouteTable(entries)
-
-
-def route_rate_limits(environ: Mapping[str, str] | None = None) -> RouteTable[RatePolicy]:
-    """The ``STRATUS_RATE_LIMITS`` table."""
-    environ = os.environ if environ is None else environ
-    raw = _json_object(RATE_LIMITS_ENV, environ)
-    return RouteTable({prefix: RatePolicy.parse(value, f"{RATE_LIMITS_ENV}.{prefix}") for prefix, value in raw.items()})
-
-
 def own_rate_limit(environ: Mapping[str, str] | None = None) -> RatePolicy:
     """The policy of the gateway's own routes: ``STRATUS_RATE_LIMIT``, else :data:`DEFAULT_RATE_LIMIT`."""
     environ = os.environ if environ is None else environ
@@ -130,27 +93,47 @@ def own_rate_limit(environ: Mapping[str, str] | None = None) -> RatePolicy:
     return RatePolicy.parse(value, RATE_LIMIT_ENV)
 
 
-def normalise_path(raw_path: str) -> str | None:
-    """Return *raw_path* percent-decoded, with ``//`` collapsed and ``.``/``..`` resolved; ``None`` if it escapes ``/``.
+@dataclass(frozen=True, slots=True)
+class RoutePolicy:
+    """How one route is protected: its mode, the scopes a caller must hold, its rate limit and that limit's counter."""
 
-    Backslashes count as slashes (some servers treat them so). Used to decide a route's auth mode from a
-    path when the event carries no specific route key.
-    """
-    decoded = raw_path
-    for _ in range(3):  # double-encoding: %252e -> %2e -> .
-        once = unquote(decoded)
-        if once == decoded:
-            break
-        decoded = once
-    parts: list[str] = []
-    for part in decoded.replace("\\", "/").split("/"):
-        stripped = part.rstrip(". ") if part not in (".", "..") else part
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if not parts:
-                return None
-            parts.pop()
-            continue
-        parts.append(stripped or part)
-    return "/" + "/".join(parts)
+    auth: AuthMode
+    scopes: frozenset[str] = frozenset()
+    rate_limit: RatePolicy | None = None
+    bucket: str = ""
+
+
+def _policy(route: str, value: object) -> RoutePolicy:
+    where = f"{ROUTES_ENV}[{route!r}]"
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(f"{where}: must be an object with auth, scopes and rate_limit")
+    auth = value.get("auth")
+    if auth not in AUTH_MODES:
+        raise ConfigurationError(f"{where}.auth: must be one of {', '.join(AUTH_MODES)}")
+    scopes = value.get("scopes", [])
+    if not isinstance(scopes, list) or not all(isinstance(scope, str) and scope for scope in scopes):
+        raise ConfigurationError(f"{where}.scopes: must be a list of scope names")
+    limit, bucket = value.get("rate_limit"), ""
+    if limit is not None:
+        if not isinstance(limit, Mapping) or not isinstance(limit.get("bucket"), str) or not limit["bucket"]:
+            raise ConfigurationError(f"{where}.rate_limit: must be {{requests, period, bucket}}")
+        bucket = limit["bucket"]
+        limit = RatePolicy.parse(
+            {"requests": limit.get("requests"), "period": limit.get("period")}, f"{where}.rate_limit"
+        )
+    return RoutePolicy(auth, frozenset(scopes), limit, bucket)
+
+
+def route_policies(environ: Mapping[str, str] | None = None) -> dict[str, RoutePolicy]:
+    """The ``STRATUS_ROUTES`` table, by route key; raise :class:`ConfigurationError` naming what is wrong."""
+    environ = os.environ if environ is None else environ
+    raw = environ.get(ROUTES_ENV, "").strip()
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"{ROUTES_ENV}: not valid JSON ({exc.msg} at position {exc.pos})") from None
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"{ROUTES_ENV}: must be a JSON object of route key -> policy")
+    return {str(route): _policy(str(route), policy) for route, policy in value.items()}

@@ -2,11 +2,18 @@
 
 - ``GET /health``: ``{"status": "healthy", "environment", "version", ...}``; ``GET /health/live``:
   ``{"status": "alive"}``; ``GET /health/ready``: ``{"status": "ready", "checks": {...}}`` when the
-  sessions, rate_limits and api_keys tables answer, else 503 naming the failing check (also served as
-  ``/liveness`` and ``/readiness``, the stack's standard probes);
+  sessions, rate_limits and api_keys tables answer, else 503 naming the failing checks (also served as
+  ``/liveness`` and ``/readiness``, the stack's standard probes). A check's outcome is ``ok``, ``unavailable``
+  or ``timed out``; why it failed (the error's class and AWS code) is logged, never answered
+  (:func:`stratus_common.app.run_readiness_checks`);
 - ``GET /sessions/current``: the caller's session (Bearer access token);
   ``DELETE /sessions/current``: log out, i.e. revoke it: every token of the session is refused from then on;
-- every other path: an upstream route (:mod:`gateway.proxy`) or a JSON 404.
+  401 without a valid token, 503 when the sessions table does not answer;
+- every other path: an upstream route (:mod:`gateway.proxy`); else, a path of the gateway's own with another
+  method is a 405 with ``Allow``, and anything else a JSON 404.
+
+``/docs``, ``/redoc`` and ``/openapi.json`` are served in the ``local`` and ``dev`` environments only
+(:func:`stratus_common.app.public_docs`). The OpenAPI document states every status the routes answer.
 
 Every request but the probes is rate-limited (:mod:`stratus_common.ratelimit`) per principal: the authorizer's
 principal when API Gateway ran one for the route, else the subject of a correctly signed Bearer token,
@@ -19,20 +26,36 @@ The route authorizer is the separate, light :mod:`gateway.authorizer`.
 
 from __future__ import annotations
 
-import concurrent.futures
 import functools
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import httpx
 from fastapi import Depends, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from stratus_common import apikeys, bearer, tokens
-from stratus_common.app import add_readiness_check, create_app
+from stratus_common.app import (
+    PROBES_TAG,
+    CheckOutcome,
+    add_readiness_check,
+    create_app,
+    failure_detail,
+    run_readiness_checks,
+)
 from stratus_common.aws import client
+from stratus_common.aws_errors import unavailable_on_aws_error
 from stratus_common.environment import ConfigurationError
-from stratus_common.errors import ApiError, NotFound, Unauthorized, error_body
+from stratus_common.errors import (
+    ApiError,
+    MethodNotAllowed,
+    NotFound,
+    Unauthorized,
+    allowed_methods,
+    error_body,
+    error_responses,
+)
 from stratus_common.lambda_handler import make_handler
 from stratus_common.logging import get_logger
 from stratus_common.ratelimit import Decision, RateLimiter
@@ -88,6 +111,7 @@ app = create_app(
     service="gateway",
     description="Health, sessions, rate limiting and upstream routes; its authorizer protects the stack's routes.",
     max_body_bytes=None,  # a proxy: the upstream decides, and the HTTP API already stops bodies over 10 MB
+    documented_errors=(429,),  # every route but the probes is rate-limited
 )
 
 
@@ -113,68 +137,70 @@ for _name, _check in _readiness_checks().items():
     add_readiness_check(app, _name, _check, timeout=READINESS_TIMEOUT)
 
 
-def _error_text(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text if len(text) <= 300 else text[:297] + "..."
+class HealthReady(BaseModel):
+    """``/health/ready``: every check and its outcome."""
+
+    status: Literal["ready"]
+    checks: dict[str, CheckOutcome]
 
 
-def _run_checks() -> dict[str, str]:
-    checks = _readiness_checks()
-    results: dict[str, str] = {}
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(checks))
-    try:
-        futures = {name: pool.submit(check) for name, check in checks.items()}
-        for name, future in futures.items():
-            try:
-                future.result(timeout=READINESS_TIMEOUT)
-                results[name] = "ok"
-            except concurrent.futures.TimeoutError:
-                results[name] = f"timed out after {READINESS_TIMEOUT:g} s"
-            except Exception as exc:
-                results[name] = _error_text(exc)
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-    return results
+class HealthNotReady(BaseModel):
+    """``/health/ready`` when a check fails: every check's outcome (the log has the causes), the failing ones."""
+
+    status: Literal["not ready"]
+    checks: dict[str, CheckOutcome]
+    failing: list[str] = Field(description="The names of the failing checks, sorted")
 
 
-@app.get("/health/live", tags=["probes"])
+@app.get("/health/live", tags=[PROBES_TAG])
 def live() -> dict[str, str]:
     """The process is up."""
     return {"status": "alive"}
 
 
-@app.get("/health/ready", tags=["probes"], response_model=None)
-def ready() -> dict[str, Any] | JSONResponse:
+@app.get(
+    "/health/ready",
+    tags=[PROBES_TAG],
+    response_model=HealthReady,
+    responses={503: {"model": HealthNotReady, "description": "A table does not answer"}},
+)
+async def ready() -> dict[str, Any] | JSONResponse:
     """Every DynamoDB table the gateway needs answers; else 503 naming the failing checks."""
-    results = _run_checks()
-    failing = {name: result for name, result in results.items() if result != "ok"}
+    results = await run_readiness_checks(app)
+    failing = sorted(name for name, outcome in results.items() if outcome != "ok")
     if failing:
-        logger.warning("Readiness checks failed", extra={"checks": failing})
-        return JSONResponse({"status": "not ready", "checks": results, "failing": sorted(failing)}, status_code=503)
+        return JSONResponse({"status": "not ready", "checks": results, "failing": failing}, status_code=503)
     return {"status": "ready", "checks": results}
 
 
 # ------------------------------------------------------------------------------------------- sessions
 
 
+_SESSION_ERRORS = error_responses(
+    401, 503, descriptions={401: "No Bearer access token, or one that is not valid or whose session has ended"}
+)
+
+
 def current_session(request: Request, sessions: Annotated[SessionStore, Depends(get_sessions)]) -> Session:
-    """The active session of the request's access token, or 401."""
-    _, session = bearer.authenticate(request.headers.get("authorization"), sessions)
+    """The active session of the request's access token; else 401, or 503 when the sessions table does not answer."""
+    with unavailable_on_aws_error("read the session", logger=logger):
+        _, session = bearer.authenticate(request.headers.get("authorization"), sessions)
     return session
 
 
-@app.get("/sessions/current", tags=["sessions"])
+@app.get("/sessions/current", tags=["sessions"], responses=_SESSION_ERRORS)
 def get_current_session(session: Annotated[Session, Depends(current_session)]) -> dict[str, Any]:
     """The caller's session."""
     return session.public()
 
 
-@app.delete("/sessions/current", status_code=204, tags=["sessions"])
+@app.delete("/sessions/current", status_code=204, tags=["sessions"], responses=_SESSION_ERRORS)
 def logout(
     session: Annotated[Session, Depends(current_session)], sessions: Annotated[SessionStore, Depends(get_sessions)]
 ) -> Response:
     """Log out: revoke the session; its access and refresh tokens stop working at once."""
-    sessions.revoke(session.session_id, session.subject, reason="logout")
+    with unavailable_on_aws_error("revoke the session", logger=logger):
+        sessions.revoke(session.session_id, session.subject, reason="logout")
     logger.info("Session revoked", extra={"reason": "logout", "kind": session.kind})
     return Response(status_code=204)
 
@@ -234,7 +260,7 @@ async def rate_limit(request: Request, call_next: Callable[[Request], Awaitable[
         principal = await run_in_threadpool(_principal, request)
         decision: Decision | None = await run_in_threadpool(get_limiter().hit, route, principal, policy)
     except Exception as exc:
-        logger.warning("Rate limiter unavailable; request let through", extra={"error": _error_text(exc)})
+        logger.warning("Rate limiter unavailable; request let through", extra={"error": failure_detail(exc)})
         decision = None
     if decision is not None and not decision.allowed:
         logger.info("Rate limit exceeded", extra={"route": route, "principal_kind": principal.split(":", 1)[0]})
@@ -282,9 +308,13 @@ def _upstream_principal(request: Request, upstream: proxy.Upstream) -> str | Non
     response_model=None,
 )
 async def upstream_route(request: Request) -> Response:
-    """Forward the request to the upstream configured for its prefix, else 404."""
+    """Forward the request to the upstream configured for its prefix; else 405 for a path of the gateway's own, else
+    404 (the route takes every path, so Starlette's router never answers the 405 itself)."""
     found = upstreams().match(request.url.path)
     if found is None:
+        allowed = allowed_methods(app, request.scope)
+        if allowed:
+            raise MethodNotAllowed(allowed)
         raise NotFound("Not Found")
     upstream = found[1]
     principal = await run_in_threadpool(_upstream_principal, request, upstream)

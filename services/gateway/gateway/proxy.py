@@ -14,6 +14,10 @@ URL (which may have a path of its own).
 
 What is forwarded, and what is not:
 
+- a header whose name has an underscore is dropped, as nginx does by default (``underscores_in_headers off``):
+  WSGI and CGI turn both ``-`` and ``_`` into ``_`` (``X_Stratus_Principal`` and ``X-Stratus-Principal`` are both
+  ``HTTP_X_STRATUS_PRINCIPAL``), so an upstream could not tell a client's header from the gateway's; and every
+  comparison of names below reads ``_`` as ``-`` (:func:`folded`);
 - hop-by-hop headers (RFC 9110 §7.6.1: ``Connection`` and the headers it names, ``Keep-Alive``,
   ``Proxy-*``, ``TE``, ``Trailer``, ``Transfer-Encoding``, ``Upgrade``) are dropped both ways;
 - ``X-Forwarded-For`` is the API's source IP (``requestContext.http.sourceIp``) and nothing else: what
@@ -48,6 +52,7 @@ __all__ = [
     "ProxyResult",
     "Upstream",
     "UpstreamError",
+    "folded",
     "forward",
     "load_upstreams",
     "request_headers",
@@ -87,7 +92,9 @@ MAX_RESPONSE_BYTES = 5 * 1024 * 1024
 """Lambda's synchronous response limit is 6 MB (base64 and JSON included): refuse more than 5 MB."""
 DEFAULT_TIMEOUT = 10.0
 _NAME_RE = re.compile(r"^UPSTREAM_([A-Z0-9_]+)_URL$")
-_RESERVED_PREFIXES = ("/health", "/sessions", "/liveness", "/readiness", "/docs", "/openapi.json")
+_RESERVED_PREFIXES = ("/health", "/sessions", "/liveness", "/readiness", "/docs", "/redoc", "/openapi.json")
+_OWN_HEADERS = "x-stratus-"
+"""The prefix of the headers the gateway sets for the upstream; a client's are dropped."""
 
 
 class UpstreamError(Exception):
@@ -198,11 +205,16 @@ def safe_suffix(raw_path: str, prefix: str) -> str | None:
     return quote(suffix, safe="/%:@!$&'()*+,;=-._~")
 
 
+def folded(name: str) -> str:
+    """A header name as the proxy compares it: lower-case, ``_`` read as ``-`` (as WSGI and CGI read both)."""
+    return name.lower().replace("_", "-")
+
+
 def _connection_tokens(headers: Iterable[tuple[str, str]]) -> set[str]:
     tokens: set[str] = set()
     for name, value in headers:
-        if name.lower() == "connection":
-            tokens.update(token.strip().lower() for token in value.split(",") if token.strip())
+        if folded(name) == "connection":
+            tokens.update(folded(token.strip()) for token in value.split(",") if token.strip())
     return tokens
 
 
@@ -221,7 +233,7 @@ def request_headers(
     out = [
         (name, value)
         for name, value in incoming
-        if name.lower() not in dropped and not name.lower().startswith("x-stratus-")
+        if "_" not in name and folded(name) not in dropped and not folded(name).startswith(_OWN_HEADERS)
     ]
     out.append(("x-forwarded-for", source_ip))
     out.append(("x-forwarded-proto", proto))
@@ -230,7 +242,7 @@ def request_headers(
     if request_id:
         out.append(("x-request-id", request_id))
     if principal:
-        out.append(("x-stratus-principal", principal))
+        out.append((_OWN_HEADERS + "principal", principal))
     return out
 
 
@@ -238,7 +250,7 @@ def response_headers(incoming: Iterable[tuple[str, str]]) -> list[tuple[str, str
     """The upstream's response headers, without hop-by-hop ones and without ``content-length``."""
     incoming = list(incoming)
     dropped = HOP_BY_HOP | {"content-length"} | _connection_tokens(incoming)
-    return [(name, value) for name, value in incoming if name.lower() not in dropped]
+    return [(name, value) for name, value in incoming if folded(name) not in dropped]
 
 
 def forward(

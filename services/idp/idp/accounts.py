@@ -1,68 +1,73 @@
-"""Accounts in the ``accounts`` table: users (password, argon2id) and machine clients (client secret).
+"""Accounts in the ``accounts`` table: users (password, argon2id), machine clients and registration invites.
 
 Items, keyed by ``account_id``::
 
-    user#<username>       kind "user":   subject (uuid, the tokens' sub), username, password_hash (argon2id),
-                                         scopes, created_at, failed_logins, failed_window_start, locked_until
-    client#<client id>    kind "client": subject (= client id), client_id, secret_hash (sha256), scopes, created_at
+    user#<username>          kind "user":   subject (uuid, the tokens' sub), username, password_hash (argon2id),
+                                            scopes, created_at, and the failed-attempt state of :mod:`idp.lockout`
+    client#<client id>       kind "client": :mod:`stratus_common.clients` (shared with ``stratus client``)
+    invite#<sha256 of code>  kind "invite": :mod:`stratus_common.invites` (shared with ``stratus invite``)
 
-**Failed logins** (the numbers are :data:`MAX_FAILED_LOGINS`, :data:`FAILURE_WINDOW`,
-:data:`LOCKOUT_SECONDS`): 5 wrong passwords within 15 minutes lock the account for 15 minutes. While
-locked, every attempt is refused, the right password included, and does not extend the lock; a
-successful login clears the count. The counter is an atomic ``ADD`` in DynamoDB, so concurrent guesses
-are all counted. Locked, wrong password and unknown user get the same answer (no account enumeration),
-and an unknown user still costs one argon2 verification (no timing oracle). The lock lets anyone lock
-a known username for 15 minutes: the usual trade-off, documented.
+**Sign-in** (:meth:`AccountStore.authenticate`): one consistent read, one conditional write that reserves the
+attempt (:mod:`idp.lockout`: at most 5 passwords are checked per 15 minutes, whatever the concurrency), then one
+argon2 verification. Unknown user, locked account and wrong password make exactly these calls and get the same
+answer; an unknown or locked one is verified against a dummy hash, so it costs the same. Anyone can lock a known
+username for 15 minutes: the usual trade-off, documented (the per-username rate limit bounds how often).
 
-**Passwords**: argon2id with argon2-cffi's defaults (RFC 9106 "low memory": t=3, m=64 MiB, p=4), rehashed
-at login when the parameters change; 12-128 characters, not the username.
+**Passwords**: argon2id with argon2-cffi's defaults (RFC 9106 "low memory": t=3, m=64 MiB, p=4), rehashed at
+sign-in when the parameters change; the policy is :mod:`idp.passwords`. Each real verification is logged
+("Password checked", with the subject, the attempt's number in the window and the outcome; never the password,
+the username typed or the hash).
 
-**Client secrets** are generated (256 random bits) and stored as SHA-256, compared with
-:func:`hmac.compare_digest`: a slow hash adds nothing to a random 256-bit secret.
+**Registration with an invite** (:meth:`AccountStore.create_user` with ``invite=``): one ``TransactWriteItems``
+consumes the invite and creates the user, so the invite is used only if the user is created.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
-import hmac
 import re
 import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from stratus_common import clients, invites
+from stratus_common.clients import Client, ClientExists, CreatedClient, validate_scopes
+from stratus_common.logging import get_logger
+
+from idp import lockout
+from idp.lockout import FAILURE_WINDOW, LOCKOUT_SECONDS, MAX_FAILED_LOGINS
+from idp.passwords import MAX_PASSWORD, MIN_PASSWORD, validate_password
 
 __all__ = [
     "FAILURE_WINDOW",
     "LOCKOUT_SECONDS",
     "MAX_FAILED_LOGINS",
+    "MAX_PASSWORD",
+    "MIN_PASSWORD",
+    "USERNAME_PATTERN",
     "AccountExists",
     "AccountStore",
     "Client",
     "CreatedClient",
+    "InvalidInvite",
     "User",
     "validate_password",
     "validate_username",
 ]
 
-MAX_FAILED_LOGINS = 5
-FAILURE_WINDOW = 15 * 60
-LOCKOUT_SECONDS = 15 * 60
-USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,31}$")
-CLIENT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
-SCOPE_RE = re.compile(r"^[A-Za-z0-9:._/-]{1,64}$")
-MIN_PASSWORD = 12
-MAX_PASSWORD = 128
+USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{2,31}$"
+USERNAME_RE = re.compile(USERNAME_PATTERN)
 DEFAULT_USER_SCOPES = ("profile",)
 _READINESS_KEY = "__readiness_probe__"
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
+logger = get_logger("idp")
 
 
 @functools.cache
@@ -78,32 +83,15 @@ class AccountExists(Exception):
     """The username or client id is taken."""
 
 
+class InvalidInvite(Exception):
+    """The invite does not exist, is used or has expired."""
+
+
 def validate_username(username: str) -> str:
     """Return the canonical (lower-case) username; raise ``ValueError`` saying what is wrong."""
-    canonical = username.strip().lower()
-    if not USERNAME_RE.match(canonical):
-        raise ValueError(
-            "must be 3-32 characters: lowercase letters, digits, '.', '_' or '-', starting with a letter or digit"
-        )
-    return canonical
-
-
-def validate_password(password: str, username: str | None = None) -> str:
-    """Raise ``ValueError`` if *password* breaks the policy (never quoting it)."""
-    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise ValueError(f"must be {MIN_PASSWORD}-{MAX_PASSWORD} characters")
-    if username is not None and password.strip().lower() == username.strip().lower():
-        raise ValueError("must not be the username")
-    return password
-
-
-def validate_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
-    """Return the scopes, deduplicated; raise ``ValueError`` on a malformed one."""
-    out = tuple(dict.fromkeys(scope for scope in scopes if scope))
-    for scope in out:
-        if not SCOPE_RE.match(scope):
-            raise ValueError("scopes are 1-64 letters, digits and : . _ / -")
-    return out
+    if not USERNAME_RE.match(username):
+        raise ValueError("must be 3-32 characters: letters, digits, '.', '_' or '-', starting with a letter or digit")
+    return username.lower()
 
 
 @dataclass(frozen=True)
@@ -117,34 +105,13 @@ class User:
     locked_until: int = 0
 
 
-@dataclass(frozen=True)
-class Client:
-    """A machine client."""
-
-    client_id: str
-    scopes: tuple[str, ...]
-    created_at: int
-
-
-@dataclass(frozen=True)
-class CreatedClient:
-    """A new client: ``secret`` is shown once and stored only as a hash."""
-
-    client: Client
-    secret: str = field(repr=False)
-
-
-def _hash_secret(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 def _number(item: dict[str, Any], name: str) -> int:
     value = item.get(name, {}).get("N")
     return int(value) if value is not None else 0
 
 
 class AccountStore:
-    """Users and clients in the accounts table (a low-level DynamoDB client)."""
+    """Users, clients and invites in the accounts table (a low-level DynamoDB client)."""
 
     def __init__(self, dynamodb: Any, table_name: str, *, clock: Clock = time.time) -> None:
         self.dynamodb = dynamodb
@@ -153,44 +120,63 @@ class AccountStore:
 
     # ----------------------------------------------------------------------------------- users
 
-    def create_user(self, username: str, password: str, *, scopes: Iterable[str] = DEFAULT_USER_SCOPES) -> User:
-        """Register a user; raise ``ValueError`` (bad input) or :class:`AccountExists`."""
+    def create_user(
+        self,
+        username: str,
+        password: str,
+        *,
+        scopes: Iterable[str] = DEFAULT_USER_SCOPES,
+        invite: str | None = None,
+    ) -> User:
+        """Register a user; raise ``ValueError`` (bad input), :class:`AccountExists` or :class:`InvalidInvite`.
+
+        With *invite*, the invite is consumed in the same transaction (its scopes are the caller's to add).
+        """
         username = validate_username(username)
         validate_password(password, username)
         granted = validate_scopes(scopes)
-        user = User(subject=str(uuid.uuid4()), username=username, scopes=granted, created_at=int(self.clock()))
+        now = int(self.clock())
+        user = User(subject=str(uuid.uuid4()), username=username, scopes=granted, created_at=now)
+        item = {
+            "account_id": {"S": f"user#{username}"},
+            "kind": {"S": "user"},
+            "subject": {"S": user.subject},
+            "username": {"S": username},
+            "password_hash": {"S": _hasher.hash(password)},
+            "scopes": {"S": " ".join(granted)},
+            "created_at": {"N": str(now)},
+        }
+        put = {"TableName": self.table_name, "Item": item, "ConditionExpression": "attribute_not_exists(account_id)"}
         dynamodb = self.dynamodb
+        if invite is None:
+            try:
+                dynamodb.put_item(**put)
+            except dynamodb.exceptions.ConditionalCheckFailedException:
+                raise AccountExists(username) from None
+            return user
+        redeem = invites.redeem_action(self.table_name, invite, used_by=user.subject, now=now)
         try:
-            dynamodb.put_item(
-                TableName=self.table_name,
-                Item={
-                    "account_id": {"S": f"user#{username}"},
-                    "kind": {"S": "user"},
-                    "subject": {"S": user.subject},
-                    "username": {"S": username},
-                    "password_hash": {"S": _hasher.hash(password)},
-                    "scopes": {"S": " ".join(granted)},
-                    "created_at": {"N": str(user.created_at)},
-                },
-                ConditionExpression="attribute_not_exists(account_id)",
-            )
-        except dynamodb.exceptions.ConditionalCheckFailedException:
-            raise AccountExists(username) from None
+            dynamodb.transact_write_items(TransactItems=[redeem, {"Put": put}])
+        except dynamodb.exceptions.TransactionCanceledException as exc:
+            codes = [reason.get("Code") for reason in exc.response.get("CancellationReasons", [])]
+            if codes[:1] == ["ConditionalCheckFailed"]:
+                raise InvalidInvite from None
+            if codes[1:2] == ["ConditionalCheckFailed"]:
+                raise AccountExists(username) from None
+            raise  # a conflict with a concurrent transaction: an AWS error, the caller answers 503
         return user
 
-    def _user_item(self, username: str) -> dict[str, Any] | None:
-        try:
-            canonical = validate_username(username)
-        except ValueError:
-            return None
-        item: dict[str, Any] | None = self.dynamodb.get_item(
-            TableName=self.table_name, Key={"account_id": {"S": f"user#{canonical}"}}, ConsistentRead=True
-        ).get("Item")
-        return item
+    def find_invite(self, code: str) -> invites.Invite | None:
+        """The invite of *code* if it can be used now; else ``None``."""
+        return invites.find_invite(self.dynamodb, self.table_name, code, clock=self.clock)
 
     def get_user(self, username: str) -> User | None:
         """The user, or ``None``."""
-        item = self._user_item(username)
+        try:
+            key = {"account_id": {"S": f"user#{validate_username(username)}"}}
+        except ValueError:
+            return None
+        item = self.dynamodb.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
         return None if item is None else self._user(item)
 
     @staticmethod
@@ -200,134 +186,54 @@ class AccountStore:
             username=item["username"]["S"],
             scopes=tuple(item.get("scopes", {}).get("S", "").split()),
             created_at=_number(item, "created_at"),
-            locked_until=_number(item, "locked_until"),
+            locked_until=lockout.locked_until(item),
         )
 
     def authenticate(self, username: str, password: str) -> User | None:
         """Return the user if *password* is right and the account is not locked; else ``None``.
 
-        Every path costs one argon2 verification; failures are counted and lock the account.
+        Every path makes the same DynamoDB calls (a read and a reservation) and one argon2 verification.
         """
-        item = self._user_item(username)
-        now = self.clock()
-        if item is None:
+        key = {"account_id": {"S": f"user#{username.strip().lower()}"}}
+        item = self.dynamodb.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
+        if item is not None and item.get("kind", {}).get("S") != "user":
+            item = None
+        reserved = lockout.reserve(self.dynamodb, self.table_name, key, item, self.clock())
+        if reserved is None:
             self._dummy_verify(password)
             return None
-        if _number(item, "locked_until") > now:
-            self._dummy_verify(password)
-            return None
-        stored = item.get("password_hash", {}).get("S", "")
+        stored = reserved.get("password_hash", {}).get("S", "")
+        subject = reserved["subject"]["S"]
+        attempt = _number(reserved, "failed_logins")
         try:
             _hasher.verify(stored, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
-            self._record_failure(item["account_id"]["S"], now)
+            logger.info("Password checked", extra={"subject": subject, "attempt": attempt, "outcome": "mismatch"})
             return None
-        self._record_success(item, password)
-        return self._user(item)
+        logger.info("Password checked", extra={"subject": subject, "attempt": attempt, "outcome": "match"})
+        rehash = _hasher.hash(password) if _hasher.check_needs_rehash(stored) else None
+        lockout.clear(self.dynamodb, self.table_name, reserved, set_hash=rehash)
+        return self._user({**reserved, "failed_logins": {"N": "0"}})
 
     @staticmethod
     def _dummy_verify(password: str) -> None:
-        with contextlib.suppress(VerificationError):
+        with contextlib.suppress(VerificationError, InvalidHashError):
             _hasher.verify(_dummy_hash(), password)
-
-    def _record_failure(self, account_id: str, now: float) -> None:
-        dynamodb = self.dynamodb
-        key = {"account_id": {"S": account_id}}
-        try:  # within the current window: count it
-            response = dynamodb.update_item(
-                TableName=self.table_name,
-                Key=key,
-                UpdateExpression="ADD failed_logins :one",
-                ConditionExpression="attribute_exists(account_id) AND failed_window_start > :cutoff",
-                ExpressionAttributeValues={":one": {"N": "1"}, ":cutoff": {"N": str(int(now) - FAILURE_WINDOW)}},
-                ReturnValues="UPDATED_NEW",
-            )
-            count = int(response["Attributes"]["failed_logins"]["N"])
-        except dynamodb.exceptions.ConditionalCheckFailedException:  # first failure of a new window
-            dynamodb.update_item(
-                TableName=self.table_name,
-                Key=key,
-                UpdateExpression="SET failed_logins = :one, failed_window_start = :now",
-                ConditionExpression="attribute_exists(account_id)",
-                ExpressionAttributeValues={":one": {"N": "1"}, ":now": {"N": str(int(now))}},
-            )
-            count = 1
-        if count >= MAX_FAILED_LOGINS:
-            dynamodb.update_item(
-                TableName=self.table_name,
-                Key=key,
-                UpdateExpression="SET locked_until = :until, failed_logins = :zero, failed_window_start = :zero",
-                ExpressionAttributeValues={":until": {"N": str(int(now) + LOCKOUT_SECONDS)}, ":zero": {"N": "0"}},
-            )
-
-    def _record_success(self, item: dict[str, Any], password: str) -> None:
-        names = ["failed_logins", "failed_window_start", "locked_until"]
-        updates: list[str] = []
-        values: dict[str, Any] = {}
-        if _hasher.check_needs_rehash(item["password_hash"]["S"]):
-            updates.append("password_hash = :hash")
-            values[":hash"] = {"S": _hasher.hash(password)}
-        present = [name for name in names if name in item]
-        if not present and not updates:
-            return
-        expression = (f"SET {', '.join(updates)} " if updates else "") + (
-            f"REMOVE {', '.join(present)}" if present else ""
-        )
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
-            "Key": {"account_id": item["account_id"]},
-            "UpdateExpression": expression.strip(),
-        }
-        if values:
-            kwargs["ExpressionAttributeValues"] = values
-        self.dynamodb.update_item(**kwargs)
 
     # ----------------------------------------------------------------------------------- clients
 
     def create_client(self, client_id: str, *, scopes: Iterable[str] = (), secret: str | None = None) -> CreatedClient:
-        """Register a machine client; its secret is generated unless given (the local demo client)."""
-        client_id = client_id.strip().lower()
-        if not CLIENT_ID_RE.match(client_id):
-            raise ValueError("client_id must be 3-64 lowercase letters, digits, '.', '_' or '-'")
-        secret = secret or f"scs_{secrets.token_urlsafe(32)}"
-        granted = validate_scopes(scopes)
-        created = Client(client_id=client_id, scopes=granted, created_at=int(self.clock()))
-        dynamodb = self.dynamodb
+        """Register a machine client (:func:`stratus_common.clients.create_client`); raise :class:`AccountExists`."""
         try:
-            dynamodb.put_item(
-                TableName=self.table_name,
-                Item={
-                    "account_id": {"S": f"client#{client_id}"},
-                    "kind": {"S": "client"},
-                    "subject": {"S": client_id},
-                    "client_id": {"S": client_id},
-                    "secret_hash": {"S": _hash_secret(secret)},
-                    "scopes": {"S": " ".join(granted)},
-                    "created_at": {"N": str(created.created_at)},
-                },
-                ConditionExpression="attribute_not_exists(account_id)",
+            return clients.create_client(
+                self.dynamodb, self.table_name, client_id, scopes=scopes, secret=secret, clock=self.clock
             )
-        except dynamodb.exceptions.ConditionalCheckFailedException:
+        except ClientExists:
             raise AccountExists(client_id) from None
-        return CreatedClient(client=created, secret=secret)
 
     def authenticate_client(self, client_id: str, secret: str) -> Client | None:
-        """Return the client if *secret* is its secret (constant-time comparison), else ``None``."""
-        canonical = client_id.strip().lower()
-        item = None
-        if CLIENT_ID_RE.match(canonical):
-            item = self.dynamodb.get_item(
-                TableName=self.table_name, Key={"account_id": {"S": f"client#{canonical}"}}, ConsistentRead=True
-            ).get("Item")
-        stored = item.get("secret_hash", {}).get("S", "") if item else ""
-        matches = hmac.compare_digest(stored.encode() or b"-" * 64, _hash_secret(secret).encode())
-        if item is None or not matches:
-            return None
-        return Client(
-            client_id=item["client_id"]["S"],
-            scopes=tuple(item.get("scopes", {}).get("S", "").split()),
-            created_at=_number(item, "created_at"),
-        )
+        """The active client if *secret* is its secret (constant-time comparison), else ``None``."""
+        return clients.verify_client(self.dynamodb, self.table_name, client_id, secret)
 
     def ping(self) -> None:
         """One cheap read; raises if the table does not answer."""

@@ -13,8 +13,9 @@ class OAuthError(Exception):
     """An error of ``/auth/token`` or ``/auth/refresh``, answered as ``{"error", "error_description"}``.
 
     ``error`` is one of RFC 6749's codes (``invalid_request``, ``invalid_client``, ``invalid_grant``,
-    ``unauthorized_client``, ``unsupported_grant_type``, ``invalid_scope``); the description names the
-    offending parameter and never repeats a submitted value.
+    ``unauthorized_client``, ``unsupported_grant_type``, ``invalid_scope``), or ``too_many_requests`` (429) /
+    ``temporarily_unavailable`` (503), both with ``Retry-After``; the description names the offending parameter and
+    never repeats a submitted value.
     """
 
     def __init__(self, status: int, error: str, description: str, *, headers: Mapping[str, str] | None = None) -> None:

@@ -5,7 +5,7 @@ address — see :func:`stratus_common.environment.in_local_cloud`), the idp crea
 ``/auth/register`` request, if they do not exist yet:
 
 - the user ``demo`` with the password ``stratus-demo-password`` (``IDP_DEMO_USERNAME`` /
-  ``IDP_DEMO_PASSWORD`` override them);
+  ``IDP_DEMO_PASSWORD`` override them), with the scope ``profile``;
 - the machine client ``demo-client`` with the secret ``stratus-demo-client-secret`` (scopes ``api`` and
   ``texts:write``, which the text service wants to add or generate texts).
 

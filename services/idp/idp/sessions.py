@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,8 +128,12 @@ class RefreshTokens:
         )
         return token
 
-    def rotate(self, presented: str) -> Rotated:
-        """Exchange *presented* for its successor; raise :class:`RefreshError` (revoking the family on reuse)."""
+    def rotate(self, presented: str, *, before: Callable[[Session], object] | None = None) -> Rotated:
+        """Exchange *presented* for its successor; raise :class:`RefreshError` (revoking the family on reuse).
+
+        *before* runs with the session once the token is known to be good, before anything is written: whatever it
+        raises (a scope the session does not have) leaves the token usable.
+        """
         if not presented.startswith(REFRESH_PREFIX) or len(presented) > 128:
             raise RefreshError("unknown")
         old_hash = hash_refresh_token(presented)
@@ -146,6 +151,8 @@ class RefreshTokens:
         session = self.sessions.active(session_id)
         if session is None:
             raise RefreshError("session_ended", session_id)
+        if before is not None:
+            before(session)
         successor = f"{REFRESH_PREFIX}{secrets.token_urlsafe(32)}"
         new_item = self._item(successor, session, _number(item, "generation") + 1)
         dynamodb = self.dynamodb
@@ -187,7 +194,9 @@ class RefreshTokens:
             )
         except dynamodb.exceptions.TransactionCanceledException as exc:
             codes = [reason.get("Code") for reason in exc.response.get("CancellationReasons", [])]
-            if codes[:1] == ["ConditionalCheckFailed"]:  # rotated by a concurrent request: reuse
+            # rotated by a concurrent request (ConditionalCheckFailed), or being rotated by a concurrent transaction
+            # right now (TransactionConflict, what DynamoDB answers while another transaction holds the item): reuse
+            if codes[:1] in (["ConditionalCheckFailed"], ["TransactionConflict"]):
                 self._reuse(session_id)
             raise RefreshError("session_ended", session_id) from None
         return Rotated(session=session, refresh_token=successor)

@@ -54,6 +54,7 @@ app = create_app(
     "Players Service",
     service="players",
     description="Player profiles, one per signed-in account, and their stats from the game records.",
+    http_api_errors=(401, 403),  # the authorizer's answers (API Gateway's shape)
 )
 
 PlayerId = Annotated[

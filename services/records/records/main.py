@@ -2,7 +2,8 @@
 
 - ``POST /``: store a finished game of the signed-in player: 201 with the record and a ``Location``;
 - ``GET /{record_id}``: one record;
-- ``GET /leaderboard?difficulty=&period=&limit=``: each player's best record of the period, best first;
+- ``GET /leaderboard?difficulty=&period=&limit=``: each player's best record of the period, best first; public
+  (stratus.toml's ``routes`` make it ``auth = "none"``, rate-limited per source IP by the authorizer);
 - ``GET /players/{player_id}?limit=&cursor=``: a player's records, newest first, a page at a time;
 - ``/``, ``/health`` (with ``"database": "reachable" | "unreachable: <reason>"``), ``/liveness``, ``/readiness``.
 
@@ -68,6 +69,7 @@ app = create_app(
     service="records",
     description="Typing game records: store a finished game, leaderboards, a player's history.",
     health_details=_health_details,
+    http_api_errors=(401, 403),  # the authorizer's answers (API Gateway's shape)
 )
 add_readiness_check(app, "database", db.ping)
 
@@ -190,8 +192,7 @@ def create_record(
 @app.get(
     "/leaderboard",
     response_model=list[LeaderboardEntry],
-    responses=_READ_ERRORS,
-    dependencies=[Depends(current_principal)],
+    responses=error_responses(422, 503, descriptions=_DESCRIPTIONS),
     tags=["records"],
 )
 def leaderboard(

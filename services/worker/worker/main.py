@@ -4,6 +4,10 @@
 - ``GET /jobs/{job_id}`` returns its status (and result, once it succeeded);
 - ``/``, ``/health``, ``/liveness``, ``/readiness`` (ready when the jobs table answers).
 
+Every route is behind the gateway's authorizer (``auth = "api_key"``): without a key the HTTP API answers 401, with a
+key it refuses 403, both in API Gateway's shape ``{"message": ...}``, as the OpenAPI document says. A method a path
+does not have is a 405 with ``Allow``.
+
 The body of ``POST /jobs`` (:class:`JobRequest`) takes one of two shapes:
 
 - ``{"type": "sum", "payload": {"numbers": [1, 2, 3]}}``: the job's type and its input, both required;
@@ -64,6 +68,7 @@ app = create_app(
     "Worker Service",
     service="worker",
     description="Enqueues jobs on SQS and reports their status; the SQS consumer processes them.",
+    http_api_errors=(401, 403),  # behind the authorizer (auth = "api_key"): no key, or a key it refuses
 )
 
 

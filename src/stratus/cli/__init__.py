@@ -12,7 +12,7 @@ from rich.markup import escape
 
 # Each module registers its commands: new, add, init; validate, dev, events, trigger; invoke; apikey; infra;
 # build, image; deploy, test, logs.
-from stratus.cli import apikeys, build, deploy, infra, invoke, local, scaffold  # noqa: F401
+from stratus.cli import accounts, apikeys, build, deploy, infra, invoke, local, scaffold  # noqa: F401
 from stratus.cli._app import app, console
 from stratus.errors import StratusError
 from stratus.manifest import ManifestError

@@ -19,7 +19,7 @@ PROJECT = "Project"
 LOCAL = "Local cloud"
 AWS = "AWS"
 ORDER = ("init", "new", "add", "validate", "test",
-         "dev", "invoke", "trigger", "events", "logs", "apikey",
+         "dev", "invoke", "trigger", "events", "logs", "apikey", "client", "invite",
          "infra", "build", "image", "deploy", "migrate")  # fmt: skip
 
 

@@ -44,7 +44,7 @@ def api_file(files: Files, stack: Stack) -> str:
     ]
     cors = stack.api.cors
     if cors is not None:
-        args.append(("cors", cors.model_dump()))
+        args.append(("cors", {**cors.model_dump(), "allow_origins": Expr("var.cors_allow_origins")}))
     if stack.api.throttle is not None:
         args.append(("throttle", {"rate_limit": stack.api.throttle.rate, "burst_limit": stack.api.throttle.burst}))
     args += [

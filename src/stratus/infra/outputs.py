@@ -79,7 +79,8 @@ def variables_file(files: Files, stack: Stack) -> str:
     services = stack.plan.services
     zips = sorted(n for n, s in services.items() if s.kind == "lambda" and not s.image)
     images = sorted(n for n, s in services.items() if s.image)
-    return files.template("variables.tf.j2", zip_services=zips, image_services=images)
+    cors = stack.api.cors is not None
+    return files.template("variables.tf.j2", zip_services=zips, image_services=images, cors=cors)
 
 
 def _output_idents(stack: Stack) -> dict[tuple[str, str], str]:

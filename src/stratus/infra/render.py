@@ -139,6 +139,7 @@ def _project_files(files: Files, stack: Stack, views: Mapping[str, Stack]) -> di
             retention=view.log_retention_days,
             domain_name=domain.name if domain else None,
             zone_id=domain.zone_id if domain else None,
+            cors_origins=view.cors_origins if view.api.cors is not None else None,
         )
         out[f"environments/{env}.s3.tfbackend"] = files.template(
             "tfbackend.j2", key=f"{project.name}/{env}/terraform.tfstate"

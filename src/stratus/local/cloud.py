@@ -206,7 +206,7 @@ class LocalCloud:
         if api.cors is not None:
             c = api.cors
             cors = CorsConfig(
-                allow_origins=c.allow_origins,
+                allow_origins=self.stack.cors_origins,
                 allow_methods=c.allow_methods,
                 allow_headers=c.allow_headers,
                 expose_headers=c.expose_headers,

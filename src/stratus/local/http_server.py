@@ -5,7 +5,9 @@ ASGI streaming machinery buys nothing here, and uvicorn writes a response's head
 calls (two packets with TCP_NODELAY). On the hot path of every request this server writes each response
 in one call. What it handles: keep-alive (idle connections close after 30 s), pipelined requests
 (answered in order), ``Expect: 100-continue``, chunked request bodies (httptools decodes them), HEAD, the
-10 MB payload limit (413, then the connection closes), malformed requests (400, then close).
+10 MB payload limit (413, then the connection closes), malformed requests (400, then close). RFC 9112's framing
+rules: an HTTP/1.1 request needs exactly one ``Host`` (§3.2: else 400), no request has two; an HTTP/1.0 request with
+``Transfer-Encoding`` is answered and the connection then closed (§6.1), so nothing sent after it is served.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def _date() -> bytes:
 
 
 class _Pending:
-    __slots__ = ("body", "headers", "keep_alive", "method", "too_large", "url", "version")
+    __slots__ = ("bad", "body", "headers", "keep_alive", "last", "method", "too_large", "url", "version")
 
     def __init__(self) -> None:
         self.url = b""
@@ -49,6 +51,8 @@ class _Pending:
         self.method = "GET"
         self.version = "1.1"
         self.keep_alive = True
+        self.bad = False  # answered 400, then the connection closes
+        self.last = False  # nothing after it on the connection is served
 
 
 class HttpApiProtocol(asyncio.Protocol):
@@ -65,6 +69,7 @@ class HttpApiProtocol(asyncio.Protocol):
         self.worker: asyncio.Task[None] | None = None
         self.idle: asyncio.TimerHandle | None = None
         self.closing = False
+        self.ended = False  # a message that ends the connection was queued: later ones are not served
 
     # ------------------------------------------------------------------------------------ connection
 
@@ -122,6 +127,12 @@ class HttpApiProtocol(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         pending = self.current
+        version = self.parser.get_http_version()
+        hosts = sum(1 for name, _ in pending.headers if name == "host")
+        if hosts > 1 or (hosts == 0 and version != "1.0"):
+            pending.bad = pending.last = True
+        elif version == "1.0" and any(name == "transfer-encoding" for name, _ in pending.headers):
+            pending.last = True
         for name, value in pending.headers:
             if name == "content-length" and value.isdigit() and int(value) > MAX_PAYLOAD:
                 # Too large by its own declaration: answer 413 now, without reading the body, and hang up.
@@ -145,11 +156,12 @@ class HttpApiProtocol(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         pending = self.current
-        if pending in self.queue:  # already queued at its headers (413)
+        if pending in self.queue or self.ended:  # already queued at its headers (413), or after the last one
             return
         pending.method = self.parser.get_method().decode()
         pending.version = self.parser.get_http_version()
-        pending.keep_alive = self.parser.should_keep_alive() and not pending.too_large
+        pending.keep_alive = self.parser.should_keep_alive() and not pending.too_large and not pending.last
+        self.ended = pending.last
         self.queue.append(pending)
         if self.worker is None or self.worker.done():
             self.worker = asyncio.get_running_loop().create_task(self._serve())
@@ -159,6 +171,9 @@ class HttpApiProtocol(asyncio.Protocol):
     async def _serve(self) -> None:
         while self.queue and self.transport is not None:
             pending = self.queue.popleft()
+            if pending.bad:
+                self._fail(400)
+                return
             path, _, query = pending.url.decode("latin-1").partition("?")
             request = HttpRequest(
                 method=pending.method,

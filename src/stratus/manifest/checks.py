@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from stratus import naming
 from stratus.manifest.functions import functions
 from stratus.manifest.problems import Problem
+from stratus.manifest.route_checks import check_protection
 from stratus.manifest.schema import (
     ACCESS_LEVELS,
     APPRUNNER_SIZES,
@@ -38,7 +39,7 @@ def check_stack(stack: Stack, envs: list[str]) -> list[Problem]:
         else:
             problems += _check_container(stack, name, svc)
         problems += _check_env(name, svc)
-    problems += _check_authorizer(stack)
+    problems += check_protection(stack, envs)
     problems += _check_derived_names(stack, envs)
     problems += _check_network(stack, envs)
     return problems
@@ -330,37 +331,6 @@ def _check_network(stack: Stack, envs: list[str]) -> list[Problem]:
 def _network_of(stack: Stack, env: str) -> bool:
     config = stack.environments.get(env)
     return (config is not None and config.network is not None) or stack.declared_network is not None
-
-
-def _check_authorizer(stack: Stack) -> list[Problem]:
-    problems: list[Problem] = []
-    authorizer = stack.authorizer
-    explicit = stack.api.authorizer
-    if explicit is not None:
-        target = stack.services.get(explicit.service)
-        if target is None:
-            declared = ", ".join(sorted(stack.services)) or "none"
-            problems.append(
-                Problem("api.authorizer.service", f"no service named {explicit.service!r} (declared: {declared})")
-            )
-        elif not isinstance(target, LambdaService):
-            problems.append(
-                Problem("api.authorizer.service", f"{explicit.service!r} is a {target.kind} service; "
-                        "API Gateway authorizers are Lambda functions")
-            )  # fmt: skip
-        if explicit.ttl and not explicit.identity_sources:
-            problems.append(
-                Problem("api.authorizer.identity_sources", "caching (ttl > 0) needs at least one identity source, "
-                        'e.g. ["$request.header.Authorization"] (API Gateway keys the cache on them)')
-            )  # fmt: skip
-    if authorizer is None:
-        for name, svc in stack.services.items():
-            if svc.auth != "none":
-                problems.append(
-                    Problem(f"services.{name}.auth", f"{svc.auth!r} needs an authorizer: declare [api] authorizer = "
-                            '{ service = "...", handler = "..." } or a Lambda service named gateway')
-                )  # fmt: skip
-    return problems
 
 
 # --------------------------------------------------------------------------------------------------- buckets

@@ -194,6 +194,7 @@ class EnvironmentConfig(_Model):
     services: dict[str, dict[str, Any]] = Field(default_factory=dict)
     domain: DomainConfig | None = None
     network: NetworkConfig | None = None  # this environment's, instead of [network]
+    cors_origins: list[str] | None = None  # this environment's [api] cors allow_origins, instead of [api]'s
 
     @model_validator(mode="after")
     def _retention(self) -> EnvironmentConfig:
@@ -297,16 +298,44 @@ class Schedule(_Model):
 
 class RateLimit(_Model):
     """A route's rate-limit policy: at most ``requests`` per ``period`` seconds per principal (user, API key
-    or, for anonymous calls, source IP), counted by the gateway in its ``rate_limits`` table."""
+    or, for anonymous calls, source IP), counted by the authorizer in its ``rate_limits`` table. API Gateway's
+    Lambda authorizers can only allow or deny, so a request over the limit is answered 403, not 429."""
 
     requests: Annotated[int, _range(1, 1_000_000, " requests")]
     period: Annotated[int, _range(1, 86400, " s")] = 60
 
 
+SCOPE_RE = re.compile(r"^[A-Za-z0-9:._/-]{1,64}$")
+Scope = Annotated[str, _pattern(SCOPE_RE, "a scope is 1-64 letters, digits and : . _ / -, e.g. records:write")]
+AuthMode = Literal["none", "api_key", "token"]
+ROUTE_KEY_RE = re.compile(
+    r"^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|ANY) "
+    r"(/|(/([A-Za-z0-9_.~-]+|\{[A-Za-z_][A-Za-z0-9_]*\}))*(/\{[A-Za-z_][A-Za-z0-9_]*\+\})?)$"
+)
+RouteKey = Annotated[
+    str,
+    _pattern(
+        ROUTE_KEY_RE,
+        'must be "METHOD /path" under the service\'s path, e.g. "POST /", "GET /leaderboard" or "GET /{id}"',
+    ),
+]
+
+
+class RouteOverride(_Model):
+    """One route of a service protected differently from the rest of it: what it sets replaces the service's."""
+
+    auth: AuthMode | None = None
+    scopes: list[Scope] | None = None
+    rate_limit: RateLimit | None = None
+
+
 class _ServiceBase(_Model):
     path: RoutePath
-    auth: Literal["none", "api_key", "token"] = "none"
+    auth: AuthMode = "none"
+    scopes: list[Scope] = Field(default_factory=list)  # every one required of a caller (token or API key)
     rate_limit: RateLimit | None = None
+    # Per-route protection, by "METHOD /path" under the service's path: {"GET /leaderboard" = { auth = "none" }}
+    routes: dict[RouteKey, RouteOverride] = Field(default_factory=dict)
     alarms: AlarmThresholds | None = None  # this service's thresholds, instead of [alarms]
     env: dict[str, str] = Field(default_factory=dict)
     uses: dict[str, str] = Field(default_factory=dict)

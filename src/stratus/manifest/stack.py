@@ -144,6 +144,18 @@ class Stack:
         env = self.environments.get(self.env)
         return env.log_retention_days if env else 7
 
+    def cors_origins_in(self, env: str) -> list[str]:
+        """The origins CORS allows in ``env``: [environments.<env>] cors_origins, else [api] cors's."""
+        config = self.environments.get(env)
+        if config is not None and config.cors_origins is not None:
+            return list(config.cors_origins)
+        return list(self.api.cors.allow_origins) if self.api.cors is not None else []
+
+    @property
+    def cors_origins(self) -> list[str]:
+        """The origins CORS allows in this environment."""
+        return self.cors_origins_in(self.env)
+
     @property
     def authorizer(self) -> AuthorizerConfig | None:
         """The authorizer of protected routes: ``[api] authorizer``, else the gateway service's, if there is one."""

@@ -6,8 +6,8 @@
   them), ``PORT`` and ``HOST``;
 - one variable per attribute of each resource it uses (:func:`stratus.naming.binding_variables`), and
   ``BEDROCK_MODEL_ID`` when it uses exactly one model;
-- the authorizer's service gets the routes' auth modes and rate limits (``STRATUS_ROUTE_AUTH``,
-  ``STRATUS_RATE_LIMITS``, JSON);
+- the authorizer's service gets the policy of every route it guards (``STRATUS_ROUTES``, JSON, by route key:
+  :func:`stratus.manifest.routes.policies`);
 - the manifest's ``env`` last.
 
 What the platform itself sets (Lambda's reserved variables, the local cloud's endpoints and credentials) is not
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from stratus import naming
 from stratus.manifest.refs import Ref, Value
+from stratus.manifest.routes import policies
 from stratus.manifest.schema import ContainerService
 
 if TYPE_CHECKING:
@@ -61,17 +62,6 @@ def environment(stack: Stack, name: str) -> dict[str, Value]:
         env["BEDROCK_MODEL_ID"] = Ref("model", models[0], "id")
     authorizer = stack.authorizer
     if authorizer is not None and authorizer.service == name:  # what the authorizer decides by
-        env["STRATUS_ROUTE_AUTH"] = json.dumps(route_auth(stack), sort_keys=True)
-        env["STRATUS_RATE_LIMITS"] = json.dumps(route_rate_limits(stack), sort_keys=True)
+        env["STRATUS_ROUTES"] = json.dumps(policies(stack), sort_keys=True, separators=(",", ":"))
     env.update(svc.env)
     return dict(sorted(env.items()))
-
-
-def route_auth(stack: Stack) -> dict[str, str]:
-    """Route path -> auth mode of every service."""
-    return {svc.path: svc.auth for svc in stack.services.values()}
-
-
-def route_rate_limits(stack: Stack) -> dict[str, dict[str, int]]:
-    """Route path -> ``{"requests", "period"}`` of every service with a ``rate_limit``."""
-    return {svc.path: svc.rate_limit.model_dump() for svc in stack.services.values() if svc.rate_limit is not None}

@@ -107,12 +107,9 @@ def test_readiness_is_503_naming_each_failing_check(make_client: MakeClient) -> 
     add_readiness_check(app, "flag", lambda: False)
     # WHEN /readiness is called
     response = make_client(app).get("/readiness")
-    # THEN it is 503 with the failing checks and their error text
+    # THEN it is 503 with the failing checks and a generic outcome each
     assert response.status_code == 503
-    assert response.json() == {
-        "status": "not ready",
-        "checks": {"table": "could not connect to dynamodb", "flag": "check returned False"},
-    }
+    assert response.json() == {"status": "not ready", "checks": {"table": "unavailable", "flag": "unavailable"}}
 
 
 def test_a_slow_check_times_out(make_client: MakeClient) -> None:
@@ -129,7 +126,7 @@ def test_a_slow_check_times_out(make_client: MakeClient) -> None:
     # THEN it fails quickly, saying it timed out
     assert time.monotonic() - started < 2
     assert response.status_code == 503
-    assert response.json()["checks"] == {"slow": "timed out after 0.05 s"}
+    assert response.json()["checks"] == {"slow": "timed out"}
 
 
 def test_the_app_renders_errors_as_json(make_client: MakeClient) -> None:

@@ -20,14 +20,29 @@ if TYPE_CHECKING:
 
     from conftest import Cloud, TokenKit
 
-ROUTES = {"/": "none", "/auth": "none", "/worker": "api_key", "/players": "token", "/players/admin": "api_key"}
+ROUTES: dict[str, dict[str, Any]] = {
+    "ANY /worker": {"auth": "api_key"},
+    "ANY /worker/{proxy+}": {"auth": "api_key"},
+    "ANY /players": {"auth": "token"},
+    "ANY /players/{proxy+}": {"auth": "token"},
+    "ANY /players/admin/{proxy+}": {"auth": "api_key"},
+    "POST /records": {"auth": "token", "scopes": ["records:write"]},
+    "GET /records/leaderboard": {
+        "auth": "none",
+        "rate_limit": {"requests": 2, "period": 60, "bucket": "route:GET /records/leaderboard"},
+    },
+}
+
+
+def use_routes(monkeypatch: pytest.MonkeyPatch, routes: dict[str, dict[str, Any]]) -> None:
+    """The policies the local cloud / Terraform generate from the manifest (``stratus.manifest.routes.policies``)."""
+    monkeypatch.setenv("STRATUS_ROUTES", json.dumps(routes))
+    authorizer.reset()
 
 
 @pytest.fixture(autouse=True)
 def routes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The route table the local cloud / Terraform generate from the manifest."""
-    monkeypatch.setenv("STRATUS_ROUTE_AUTH", json.dumps(ROUTES))
-    authorizer.reset()
+    use_routes(monkeypatch, ROUTES)
 
 
 @pytest.fixture
@@ -111,7 +126,7 @@ def test_a_user_token_does_not_open_an_api_key_route(user_token: str, authorizer
 
 
 def test_a_valid_token_is_authorized_with_its_claims(user_token: str, authorizer_event: Callable[..., Any]) -> None:
-    event = authorizer_event("GET /players/{id}", "/players/7", headers={"authorization": f"Bearer {user_token}"})
+    event = authorizer_event("ANY /players/{proxy+}", "/players/7", headers={"authorization": f"Bearer {user_token}"})
     response = _decide(event)
     assert response["isAuthorized"] is True
     assert response["context"] == {
@@ -199,88 +214,110 @@ def test_forged_expired_and_unsigned_tokens_are_denied(
         assert _decide(event) == {"isAuthorized": False}
 
 
-# ------------------------------------------------------------------------------------------- mode selection
+# ------------------------------------------------------------------------------------------- route policies
 
 
 @pytest.mark.parametrize(
-    ("route_key", "expected"),
+    ("route_key", "mode"),
     [
-        ("ANY /worker/{proxy+}", ("/worker", "api_key")),
-        ("ANY /worker", ("/worker", "api_key")),
-        ("GET /players/{id}/stats", ("/players", "token")),
-        ("ANY /players/admin/{proxy+}", ("/players/admin", "api_key")),
-        ("ANY /{proxy+}", ("/", "none")),
-        ("ANY /unknown-prefix-without-root", ("/unknown-prefix-without-root", None)),
+        ("ANY /worker/{proxy+}", "api_key"),
+        ("ANY /worker", "api_key"),
+        ("ANY /players/{proxy+}", "token"),
+        ("ANY /players/admin/{proxy+}", "api_key"),
+        ("POST /records", "token"),
+        ("GET /records/leaderboard", "none"),
+        ("ANY /unknown/{proxy+}", None),
+        ("$default", None),
     ],
 )
-def test_the_route_key_decides_the_mode(
-    authorizer_event: Callable[..., Any],
-    route_key: str,
-    expected: tuple[str, str | None],
-    monkeypatch: pytest.MonkeyPatch,
+def test_the_route_key_decides_the_policy(
+    authorizer_event: Callable[..., Any], route_key: str, mode: str | None
 ) -> None:
-    if expected[1] is None:
-        monkeypatch.setenv("STRATUS_ROUTE_AUTH", json.dumps({k: v for k, v in ROUTES.items() if k != "/"}))
-        authorizer.reset()
-    assert authorizer.mode_for(authorizer_event(route_key, "/ignored")) == expected
+    key, policy = authorizer.policy_for(authorizer_event(route_key, "/ignored"))
+    assert key == route_key
+    assert (policy.auth if policy else None) == mode
+
+
+@pytest.mark.parametrize("raw_path", ["/worker/jobs", "/auth/../worker/jobs", "/auth/%2e%2e/worker", "//worker"])
+def test_the_path_never_chooses_the_policy(cloud: Cloud, authorizer_event: Callable[..., Any], raw_path: str) -> None:
+    # GIVEN a route the table does not know ($default here is unguarded) and a path that reads as /worker
+    event = authorizer_event("$default", raw_path)
+    # THEN the authorizer denies: only the route API Gateway matched counts, never the path
+    assert _decide(event) == {"isAuthorized": False}
 
 
 def test_without_a_route_table_everything_is_denied(
     api_key: str, authorizer_event: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # GIVEN no STRATUS_ROUTE_AUTH at all: fail closed
-    monkeypatch.delenv("STRATUS_ROUTE_AUTH")
+    # GIVEN no STRATUS_ROUTES at all: fail closed
+    monkeypatch.delenv("STRATUS_ROUTES")
     authorizer.reset()
     event = authorizer_event("ANY /worker/{proxy+}", "/worker/jobs", headers={"x-api-key": api_key})
     assert _decide(event) == {"isAuthorized": False}
 
 
-@pytest.mark.parametrize(
-    "raw_path",
-    [
-        "/worker/jobs",
-        "/auth/../worker/jobs",
-        "/auth/%2e%2e/worker",
-        "/auth/%2E%2E/worker",
-        "/auth/%252e%252e/worker",
-        "/auth/..%2fworker",
-        "/auth/..%2Fworker",
-        "/auth/..%5cworker",
-        "//worker",
-        "/WORKER/jobs",
-        "/Worker",
-        "/worker./jobs",
-        "/worker%2e/jobs",
-        "/./worker",
-        "/worker/",
-    ],
-)
-def test_path_tricks_on_default_never_skip_the_api_key(
-    cloud: Cloud, authorizer_event: Callable[..., Any], raw_path: str
-) -> None:
-    # GIVEN a $default route (no route key to trust) and a path that is, or may be read as, under /worker
-    event = authorizer_event("$default", raw_path)
-    # WHEN the authorizer is asked without credentials
-    # THEN it denies: either the path is a protected one, or its readings disagree
+def test_an_event_without_a_route_key_is_denied(api_key: str, authorizer_event: Callable[..., Any]) -> None:
+    event = authorizer_event("ANY /worker/{proxy+}", "/worker/jobs", headers={"x-api-key": api_key})
+    del event["routeKey"]
+    event["requestContext"].pop("routeKey", None)
     assert _decide(event) == {"isAuthorized": False}
 
 
-def test_a_path_escaping_the_root_is_denied(authorizer_event: Callable[..., Any]) -> None:
-    assert authorizer.mode_for(authorizer_event("$default", "/../../etc/passwd"))[1] is None
-
-
-def test_an_unprotected_default_path_is_allowed_as_anonymous(authorizer_event: Callable[..., Any]) -> None:
-    response = _decide(authorizer_event("$default", "/auth/token", source_ip="203.0.113.9"))
-    assert response == {
-        "isAuthorized": True,
-        "context": {"principalId": "ip:203.0.113.9", "kind": "anonymous", "authMode": "none"},
-    }
-
-
-@pytest.mark.parametrize("value", ['{"/worker": "apikey"}', "not json", '["/worker"]', '{"worker": "token"}'], ids=str)
+@pytest.mark.parametrize(
+    "value",
+    [
+        '{"ANY /worker": {"auth": "apikey"}}',
+        "not json",
+        '["ANY /worker"]',
+        '{"ANY /worker": "token"}',
+        '{"ANY /worker": {"auth": "token", "scopes": "a b"}}',
+        '{"ANY /worker": {"auth": "none", "rate_limit": {"requests": 1, "period": 60}}}',
+        '{"ANY /worker": {"auth": "none", "rate_limit": {"requests": 0, "period": 60, "bucket": "b"}}}',
+    ],
+    ids=str,
+)
 def test_a_bad_route_table_is_a_configuration_error(value: str) -> None:
-    with pytest.raises(ConfigurationError, match="STRATUS_ROUTE_AUTH"):
-        config.route_auth({"STRATUS_ROUTE_AUTH": value})
+    with pytest.raises(ConfigurationError, match="STRATUS_ROUTES"):
+        config.route_policies({"STRATUS_ROUTES": value})
+
+
+# ------------------------------------------------------------------------------------------- scopes
+
+
+def test_a_token_without_the_routes_scope_is_denied(
+    cloud: Cloud, kit: TokenKit, authorizer_event: Callable[..., Any]
+) -> None:
+    # GIVEN POST /records needs records:write, and two users: one with it, one without
+    with_scope = kit.sign(kit.claims("user-1", cloud.create_session("user-1"), scope="profile records:write"))
+    without = kit.sign(kit.claims("user-2", cloud.create_session("user-2"), scope="profile"))
+
+    def decide(token: str, route_key: str) -> bool:
+        event = authorizer_event(route_key, "/records", headers={"authorization": f"Bearer {token}"})
+        return bool(_decide(event)["isAuthorized"])
+
+    # THEN only the holder of the scope may store a record; both may use the rest of /players
+    assert decide(with_scope, "POST /records") is True
+    assert decide(without, "POST /records") is False
+    assert (
+        authorizer.authorize(
+            authorizer_event("POST /records", "/records", headers={"authorization": f"Bearer {without}"})
+        ).reason
+        == "insufficient_scope"
+    )
+    assert decide(without, "ANY /players/{proxy+}") is True
+
+
+def test_an_api_keys_scopes_are_checked_too(
+    cloud: Cloud, authorizer_event: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_routes(monkeypatch, {"ANY /worker/{proxy+}": {"auth": "api_key", "scopes": ["jobs:write"]}})
+    good = apikeys.create_api_key(cloud.dynamodb, cloud.tables["api_keys"], name="a", scopes=["jobs:write"]).plaintext
+    bad = apikeys.create_api_key(cloud.dynamodb, cloud.tables["api_keys"], name="b", scopes=["jobs:read"]).plaintext
+    decide = [
+        _decide(authorizer_event("ANY /worker/{proxy+}", "/worker/jobs", headers={"x-api-key": key}))["isAuthorized"]
+        for key in (good, bad)
+    ]
+    assert decide == [True, False]
 
 
 # ------------------------------------------------------------------------------------------- rate limits
@@ -289,12 +326,19 @@ def test_a_bad_route_table_is_a_configuration_error(value: str) -> None:
 def test_a_routes_rate_limit_is_applied_per_principal(
     cloud: Cloud, api_key: str, authorizer_event: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # GIVEN /worker limited to 2 requests a minute, and the gateway's own "/" to 100
-    monkeypatch.setenv("STRATUS_RATE_LIMITS", json.dumps({"/worker": {"requests": 2, "period": 60}, "/": "100/60"}))
-    authorizer.reset()
+    # GIVEN the worker's routes limited to 2 requests a minute, counted together
+    bucket = {"requests": 2, "period": 60, "bucket": "service:worker"}
+    use_routes(
+        monkeypatch,
+        {
+            "ANY /worker": {"auth": "api_key", "rate_limit": bucket},
+            "ANY /worker/{proxy+}": {"auth": "api_key", "rate_limit": bucket},
+        },
+    )
     event = authorizer_event("ANY /worker/{proxy+}", "/worker/jobs", headers={"x-api-key": api_key})
-    # WHEN the key calls three times
-    results = [_decide(event) for _ in range(3)]
+    root = authorizer_event("ANY /worker", "/worker", headers={"x-api-key": api_key})
+    # WHEN the key calls three times, over both routes
+    results = [_decide(event), _decide(root), _decide(event)]
     # THEN two pass, with the counts in the context, and the third is denied
     assert [r["isAuthorized"] for r in results] == [True, True, False]
     assert results[0]["context"]["rateLimit"]["remaining"] == 1
@@ -305,14 +349,31 @@ def test_a_routes_rate_limit_is_applied_per_principal(
     assert _decide(other_event)["isAuthorized"] is True
 
 
-def test_a_parent_routes_policy_is_not_inherited(
-    cloud: Cloud, user_token: str, authorizer_event: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+def test_an_anonymous_routes_rate_limit_counts_by_source_ip(cloud: Cloud, authorizer_event: Callable[..., Any]) -> None:
+    # GIVEN the public leaderboard, limited to 2 a minute per caller
+    def decide(ip: str) -> dict[str, Any]:
+        return _decide(authorizer_event("GET /records/leaderboard", "/records/leaderboard", source_ip=ip))
+
+    first = decide("203.0.113.9")
+    # THEN the anonymous caller is named by its IP, counted, and denied the third time
+    assert first == {
+        "isAuthorized": True,
+        "context": {
+            "principalId": "ip:203.0.113.9",
+            "kind": "anonymous",
+            "authMode": "none",
+            "rateLimit": first["context"]["rateLimit"],
+        },
+    }
+    assert [decide("203.0.113.9")["isAuthorized"] for _ in range(2)] == [True, False]
+    # AND another address is not affected
+    assert decide("198.51.100.20")["isAuthorized"] is True
+
+
+def test_a_route_without_a_limit_writes_no_counter(
+    cloud: Cloud, user_token: str, authorizer_event: Callable[..., Any]
 ) -> None:
-    # GIVEN only the gateway's "/" has a policy
-    monkeypatch.setenv("STRATUS_RATE_LIMITS", json.dumps({"/": {"requests": 1, "period": 60}}))
-    authorizer.reset()
     event = authorizer_event("ANY /players", "/players", headers={"authorization": f"Bearer {user_token}"})
-    # THEN /players is not limited by it
     assert all(_decide(event)["isAuthorized"] for _ in range(3))
     assert cloud.items("rate_limits") == []
 
@@ -353,7 +414,7 @@ def _import_time(statement: str) -> tuple[float, str]:
         capture_output=True,
         text=True,
         check=True,
-        env={"PATH": "/usr/bin:/bin", "STRATUS_ROUTE_AUTH": json.dumps(ROUTES)},
+        env={"PATH": "/usr/bin:/bin", "STRATUS_ROUTES": json.dumps(ROUTES)},
     ).stdout.split()
     return float(output[0]), output[1] if len(output) > 1 else ""
 

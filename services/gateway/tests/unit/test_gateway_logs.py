@@ -31,9 +31,12 @@ def test_secrets_never_reach_the_logs_or_the_answers(
     caplog.set_level(logging.DEBUG, logger="gateway")
     caplog.set_level(logging.DEBUG, logger="gateway.authorizer")
     caplog.set_level(logging.DEBUG, logger="stratus")
-    monkeypatch.setenv("STRATUS_ROUTE_AUTH", json.dumps({"/worker": "api_key", "/players": "token", "/": "none"}))
+    limit = {"requests": 1, "period": 60, "bucket": "service:worker"}
+    monkeypatch.setenv(
+        "STRATUS_ROUTES",
+        json.dumps({"ANY /worker": {"auth": "api_key", "rate_limit": limit}, "ANY /players": {"auth": "token"}}),
+    )
     monkeypatch.setenv("UPSTREAM_DOWN_URL", "http://127.0.0.1:9")
-    monkeypatch.setenv("STRATUS_RATE_LIMITS", json.dumps({"/worker": "1/60"}))
     authorizer.reset()
     main.reset()
     key = apikeys.create_api_key(cloud.dynamodb, cloud.tables["api_keys"], name="ci").plaintext

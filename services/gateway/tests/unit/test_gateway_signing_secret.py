@@ -48,7 +48,9 @@ def signing_secret(cloud: Cloud, clock: Clock, monkeypatch: pytest.MonkeyPatch) 
     arn = str(sm.create_secret(Name="stratus-test-token-signing", SecretString=FIRST)["ARN"])
     monkeypatch.delenv("TOKEN_SIGNING_SECRET")
     monkeypatch.setenv("TOKEN_SIGNING_SECRET_ARN", arn)
-    monkeypatch.setenv("STRATUS_ROUTE_AUTH", json.dumps({"/": "none", "/players": "token"}))
+    monkeypatch.setenv(
+        "STRATUS_ROUTES", json.dumps({"ANY /players": {"auth": "token"}, "ANY /players/{proxy+}": {"auth": "token"}})
+    )
     authorizer.reset()
     return arn
 
@@ -141,7 +143,9 @@ def test_secrets_manager_failing_denies_and_raises_in_the_authorizer_but_not_in_
     # GIVEN an ARN that Secrets Manager refuses (here: a secret that does not exist)
     monkeypatch.delenv("TOKEN_SIGNING_SECRET")
     monkeypatch.setenv("TOKEN_SIGNING_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:gone-AbCdEf")
-    monkeypatch.setenv("STRATUS_ROUTE_AUTH", json.dumps({"/players": "token"}))
+    monkeypatch.setenv(
+        "STRATUS_ROUTES", json.dumps({"ANY /players": {"auth": "token"}, "ANY /players/{proxy+}": {"auth": "token"}})
+    )
     authorizer.reset()
     token = token_for(FIRST)
     # THEN the authorizer raises (API Gateway answers 500): it never allows

@@ -34,7 +34,12 @@ if TYPE_CHECKING:
 
     from mypy_boto3_dynamodb import DynamoDBClient
 
-TABLES = {"accounts": "account_id", "sessions": "session_id", "refresh_tokens": "token_hash"}
+TABLES = {
+    "accounts": "account_id",
+    "sessions": "session_id",
+    "refresh_tokens": "token_hash",
+    "rate_limits": "limit_key",
+}
 PASSWORD = "correct horse battery staple"
 
 
@@ -79,6 +84,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("STRATUS_ENV", "test")
     monkeypatch.setenv("TOKEN_SIGNING_SECRET", TEST_SECRET)
+    monkeypatch.setenv("IDP_REGISTRATION", "open")  # outside local/dev the default is closed
     reset_all()
     yield
     reset_all()
@@ -117,7 +123,10 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
             names[table] = name
             monkeypatch.setenv(f"{table.upper()}_TABLE_NAME", name)
         # the gateway's authorizer, for tests that check idp tokens against it
-        monkeypatch.setenv("STRATUS_ROUTE_AUTH", json.dumps({"/players": "token"}))
+        monkeypatch.setenv(
+            "STRATUS_ROUTES",
+            json.dumps({"ANY /players": {"auth": "token"}, "ANY /players/{proxy+}": {"auth": "token"}}),
+        )
         reset_all()
         yield Cloud(dynamodb=dynamodb, tables=names)
         reset_all()

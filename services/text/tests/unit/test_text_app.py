@@ -10,8 +10,6 @@ from text.main import app, get_text_store
 from text.seed import SEED_TEXTS
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from fastapi.testclient import TestClient
 
     from .conftest import Cloud
@@ -198,21 +196,6 @@ def test_posting_needs_a_caller(cloud: Cloud, client: TestClient) -> None:
     response = client.post("/", json={"difficulty": "easy", "content": CONTENT})
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "unauthorized"
-
-
-def test_posting_needs_the_write_scope(
-    cloud: Cloud, make_client: Callable[..., TestClient], authorizer: Callable[..., dict[str, Any]]
-) -> None:
-    # GIVEN a signed-in caller without texts:write
-    reader = make_client(authorizer(scopes=["profile", "texts:read"]))
-    # WHEN they post a text, even an invalid one
-    for body in ({"difficulty": "easy", "content": CONTENT}, {"content": 3}):
-        response = reader.post("/", json=body)
-        # THEN it is a 403 naming the missing scope, and nothing is stored
-        assert response.status_code == 403
-        assert response.json()["error"]["code"] == "insufficient_scope"
-        assert response.json()["error"]["details"] == {"missing_scopes": ["texts:write"]}
-    assert cloud.items() == []
 
 
 @pytest.mark.parametrize(

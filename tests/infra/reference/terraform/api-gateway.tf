@@ -14,7 +14,7 @@ module "api" {
   description        = "acme: every service of stratus.toml, routed by path"
   log_retention_days = var.log_retention_days
   cors = {
-    allow_origins     = ["https://app.acme.example"]
+    allow_origins     = var.cors_allow_origins
     allow_methods     = ["GET", "POST"]
     allow_headers     = ["authorization", "content-type"]
     expose_headers    = []
@@ -76,13 +76,13 @@ module "api" {
       integration = "admin/root"
       authorizer  = "token"
     }
-    "ANY /admin/{proxy+}" = {
-      integration = "admin/proxy"
-      authorizer  = "token"
-    }
     "OPTIONS /admin" = {
       integration = "admin/root"
       authorizer  = null
+    }
+    "ANY /admin/{proxy+}" = {
+      integration = "admin/proxy"
+      authorizer  = "token"
     }
     "OPTIONS /admin/{proxy+}" = {
       integration = "admin/proxy"
@@ -92,13 +92,13 @@ module "api" {
       integration = "records"
       authorizer  = "api_key"
     }
-    "ANY /records/{proxy+}" = {
-      integration = "records"
-      authorizer  = "api_key"
-    }
     "OPTIONS /records" = {
       integration = "records"
       authorizer  = null
+    }
+    "ANY /records/{proxy+}" = {
+      integration = "records"
+      authorizer  = "api_key"
     }
     "OPTIONS /records/{proxy+}" = {
       integration = "records"
@@ -116,13 +116,13 @@ module "api" {
       integration = "worker"
       authorizer  = "token"
     }
-    "ANY /worker/{proxy+}" = {
-      integration = "worker"
-      authorizer  = "token"
-    }
     "OPTIONS /worker" = {
       integration = "worker"
       authorizer  = null
+    }
+    "ANY /worker/{proxy+}" = {
+      integration = "worker"
+      authorizer  = "token"
     }
     "OPTIONS /worker/{proxy+}" = {
       integration = "worker"

@@ -59,8 +59,7 @@ module "lambda_gateway" {
     STRATUS_BASE_PATH          = "/"
     STRATUS_ENV                = var.environment
     STRATUS_PROJECT            = var.project_name
-    STRATUS_RATE_LIMITS        = "{}"
-    STRATUS_ROUTE_AUTH         = "{\"/\": \"none\", \"/admin\": \"token\", \"/records\": \"api_key\", \"/web\": \"none\", \"/worker\": \"token\"}"
+    STRATUS_ROUTES             = "{\"ANY /admin\":{\"auth\":\"token\"},\"ANY /admin/{proxy+}\":{\"auth\":\"token\"},\"ANY /records\":{\"auth\":\"api_key\"},\"ANY /records/{proxy+}\":{\"auth\":\"api_key\"},\"ANY /worker\":{\"auth\":\"token\"},\"ANY /worker/{proxy+}\":{\"auth\":\"token\"}}"
     STRATUS_SERVICE            = "gateway"
     TOKEN_SIGNING_SECRET_ARN   = module.secret_token-signing.secret_arn
     UPSTREAM_USERS_URL         = "https://users.acme.example"

@@ -32,6 +32,11 @@ variable "route53_zone_id" {
   default     = null
 }
 
+variable "cors_allow_origins" {
+  description = "The origins CORS allows (environments.<env>.cors_origins, else [api] cors.allow_origins)."
+  type        = list(string)
+}
+
 variable "alarm_actions" {
   description = "ARNs notified when any alarm changes state (e.g. an SNS topic)."
   type        = list(string)

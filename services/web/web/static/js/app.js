@@ -161,14 +161,16 @@ async function onAuthSubmit(event) {
   setBusy(form, true);
   status.textContent = registering ? "Creating your account…" : "Signing in…";
   try {
-    await (registering ? session.register(username, password) : session.signIn(username, password));
+    const invite = $("auth-invite").value.trim();
+    await (registering ? session.register(username, password, invite) : session.signIn(username, password));
     $("auth-password").value = "";
     status.textContent = "";
     await attempt(enter);
   } catch (error) {
     if (error instanceof ApiError && error.kind === "invalid") {
       status.textContent = error.message;
-      (error.field.includes("username") ? $("auth-username") : $("auth-password")).focus();
+      const fields = { username: "auth-username", invite: "auth-invite" };
+      $(fields[Object.keys(fields).find((name) => error.field.includes(name))] || "auth-password").focus();
     } else {
       status.textContent = "";
       report(error, () => form.requestSubmit(event.submitter || undefined));

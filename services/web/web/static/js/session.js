@@ -109,11 +109,20 @@ export async function signIn(username, password) {
   keep(await response.json());
 }
 
-/** Create an account, then sign in with it. */
-export async function register(username, password) {
-  const response = await send("/auth/register", { method: "POST", json: { username, password } });
+/** Create an account (with an invitation code where sign-up is by invitation), then sign in with it. */
+export async function register(username, password, invite = "") {
+  const json = invite ? { username, password, invite } : { username, password };
+  const response = await send("/auth/register", { method: "POST", json });
   if (!response.ok) {
     const error = await errorFrom(response, "/auth/register");
+    if (response.status === 403) {
+      const closed = error.code === "registration_closed";
+      throw new ApiError(
+        "invalid",
+        closed ? "Sign-up is closed here." : "Creating an account here needs a valid invitation code.",
+        { status: 403, code: error.code, field: "invite" },
+      );
+    }
     if (response.status === 409) {
       throw new ApiError("invalid", "That username is taken: choose another one, or sign in.", {
         status: 409,

@@ -100,7 +100,8 @@ resource "aws_lambda_permission" "integration" {
 # ------------------------------------------------------------------------------------------------ authorizers
 
 # Lambda REQUEST authorizers, payload format 2.0 with simple responses. A request without an authorizer's
-# identity sources is refused with 401 before the function is called.
+# identity sources is refused with 401 before the function is called. An authorizer without identity sources (the
+# anonymous one of rate-limited public routes) is called for every request; AWS needs them only for caching.
 resource "aws_apigatewayv2_authorizer" "this" {
   for_each                          = var.authorizers
   api_id                            = aws_apigatewayv2_api.this.id
@@ -110,7 +111,7 @@ resource "aws_apigatewayv2_authorizer" "this" {
   authorizer_payload_format_version = "2.0"
   enable_simple_responses           = true
   authorizer_result_ttl_in_seconds  = each.value.ttl
-  identity_sources                  = each.value.identity_sources
+  identity_sources                  = length(each.value.identity_sources) > 0 ? each.value.identity_sources : null
 }
 
 resource "aws_lambda_permission" "authorizer" {

@@ -74,6 +74,11 @@ variable "authorizers" {
     identity_sources = list(string)
   }))
   default = {}
+
+  validation {
+    condition     = alltrue([for a in values(var.authorizers) : a.ttl == 0 || length(a.identity_sources) > 0])
+    error_message = "An authorizer that caches (ttl > 0) needs at least one identity source: API Gateway keys its cache on them."
+  }
 }
 
 variable "domain_name" {

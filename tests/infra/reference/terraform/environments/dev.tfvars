@@ -8,3 +8,4 @@ aws_region         = "eu-west-1"
 log_retention_days = 7
 custom_domain_name = null
 route53_zone_id    = null
+cors_allow_origins = ["https://app.acme.example"]

@@ -8,3 +8,4 @@ aws_region         = "eu-west-1"
 log_retention_days = 30
 custom_domain_name = "api.acme.example"
 route53_zone_id    = "Z0123456789ABCDEFGHIJ"
+cors_allow_origins = ["https://app.acme.example"]
