@@ -139,6 +139,8 @@ def sign_up(driver: Any, url: str) -> str:
     until(driver, lambda d: focused(d) == "auth-username", "the focus on the username")
     username = f"typist-{uuid.uuid4().hex[:10]}"
     keys(driver, username, Keys.TAB, PASSWORD, Keys.TAB)
+    assert focused(driver) == "auth-invite"  # optional: sign-up in dev is open
+    keys(driver, Keys.TAB)
     assert focused(driver) == "sign-in"
     keys(driver, Keys.TAB)
     assert focused(driver) == "register"
