@@ -134,7 +134,7 @@ def _until_limited(send: Any, bound: int) -> tuple[int, httpx.Response]:
 
 
 def test_sign_in_is_limited_per_source_ip(repo_stack: DevStack) -> None:
-    within_one_window(60, needed=45)
+    within_one_window(60, needed=25)
     with client_from(repo_stack, "127.0.0.122") as client:
         admitted, limited = _until_limited(lambda n: sign_in(client, f"nobody-{uuid.uuid4().hex[:8]}", PASSWORD), 80)
     assert admitted == 30  # IDP_SIGNIN_RATE_LIMIT_IP = "30/60" in stratus.toml
@@ -147,7 +147,7 @@ def test_sign_in_is_limited_per_source_ip(repo_stack: DevStack) -> None:
 
 
 def test_sign_in_is_limited_per_username_even_an_unknown_one(repo_stack: DevStack) -> None:
-    within_one_window(300, needed=60)
+    within_one_window(300, needed=20)
     target = f"ghost-{uuid.uuid4().hex[:8]}"  # does not exist
     with client_from(repo_stack, "127.0.0.123") as first, client_from(repo_stack, "127.0.0.124") as second:
         admitted, limited = _until_limited(lambda n: sign_in((first, second)[n % 2], target, f"guess {n}"), 40)
@@ -157,7 +157,7 @@ def test_sign_in_is_limited_per_username_even_an_unknown_one(repo_stack: DevStac
 
 
 def test_registration_is_limited_per_source_ip(repo_stack: DevStack) -> None:
-    within_one_window(3600, needed=120)
+    within_one_window(3600, needed=30)
     with client_from(repo_stack, "127.0.0.125") as client:
         # bodies the service refuses (422) still count: the limit comes before anything else
         admitted, limited = _until_limited(lambda n: client.post("/auth/register", json={"username": "x"}), 100)

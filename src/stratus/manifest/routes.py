@@ -164,10 +164,7 @@ def authorizers(stack: Stack) -> dict[str, Authorizer]:
     """The API's authorizers, by key: ``default`` when the manifest names identity sources, else one per auth
     mode in use; ``anonymous`` when a route of auth ``none`` has a rate limit."""
     config = stack.authorizer
-    used = {
-        authorizer_key(stack, p) for name, svc in stack.services.items() for p in route_policies(name, svc).values()
-    }
-    used.discard(None)
+    used = {route.authorizer for route in routes(stack)} - {None}
     if config is None or not used or not isinstance(stack.services.get(config.service), LambdaService):
         return {}
     function_name = stack.resource_name(naming.suffixed(config.service, "authorizer"))
