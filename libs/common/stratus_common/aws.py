@@ -60,8 +60,25 @@ def session() -> boto3.session.Session:
         if _session is None:
             import boto3  # imported here: boto3's import is a noticeable part of a cold start
 
-            _session = boto3.session.Session(region_name=region())
+            _session = boto3.session.Session(botocore_session=_botocore_session(), region_name=region())
         return _session
+
+
+_loader: Any = None
+
+
+def _botocore_session() -> Any:
+    """A new botocore session whose data loader (the parsed service models, read-only) outlives
+    :func:`reset_clients`: a session made again after a reset does not parse the JSON models again."""
+    global _loader
+    import botocore.loaders
+    import botocore.session
+
+    if _loader is None:
+        _loader = botocore.loaders.create_loader()
+    botocore_session = botocore.session.get_session()
+    botocore_session.register_component("data_loader", _loader)
+    return botocore_session
 
 
 def _prepare(kwargs: dict[str, Any]) -> dict[str, Any]:
