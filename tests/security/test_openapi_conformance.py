@@ -45,7 +45,7 @@ import pytest
 if TYPE_CHECKING:
     from tests.e2e.devstack import DevStack
 
-EXAMPLES = 5
+EXAMPLES = 3
 """Examples per operation in the test (bench/fuzz.py: 25)."""
 SEED = 20261202
 PASSWORD = "conformance passphrase, long enough 7"
