@@ -19,9 +19,9 @@ from urllib.parse import parse_qsl, unquote
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
+from stratus_common import body_limit
 from stratus_common.aws_errors import error_code, is_aws_error
-from stratus_common.errors import error_body
 from stratus_common.logging import get_logger
 
 from idp import ratelimits
@@ -45,55 +45,16 @@ _TOKEN_PATHS = ("/token", "/refresh")
 logger = get_logger("idp")
 
 
-class BodyLimitMiddleware:
-    """Refuse request bodies over *max_bytes* with 413 (in the token endpoint's error shape on its paths): by
-    Content-Length, or by reading (and replaying) the body."""
+class BodyLimitMiddleware(body_limit.BodyLimitMiddleware):
+    """The stack's bound on request bodies, answering its 413 in the token endpoint's error shape on its paths."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    def _reject(self, scope: Scope) -> JSONResponse:
-        path = str(scope.get("path", ""))
-        message = f"The request body must be at most {self.max_bytes} bytes"
-        if path.endswith(_TOKEN_PATHS):
-            return JSONResponse({"error": "invalid_request", "error_description": message}, 413, headers=NO_STORE)
-        return JSONResponse(error_body("payload_too_large", message), status_code=413)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not str(scope.get("path", "")).endswith(_TOKEN_PATHS):
+            await super()._refuse(scope, receive, send)
             return
-        for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._reject(scope)(scope, receive, send)
-                return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away: let the app see it
-                first: Message = message
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                await self._reject(scope)(scope, receive, send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                first = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-                break
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return first
-            return await receive()
-
-        await self.app(scope, replay, send)
+        message = f"The request body must be at most {self.max_bytes} bytes"
+        response = JSONResponse({"error": "invalid_request", "error_description": message}, 413, headers=NO_STORE)
+        await response(scope, receive, send)
 
 
 def oauth_error_response(exc: OAuthError) -> JSONResponse:
