@@ -1,36 +1,20 @@
-"""The repository's own stack, started once per test session with `stratus dev` as the README says, for every
-test module that exercises the reference services (the stack boots eight services and a PostgreSQL: once is
-enough)."""
+"""The repository's own stack for the tests that exercise the reference services: the pytest plugin's
+``stratus_cloud`` (started once per session with `stratus dev`, as the README says, its state in a temporary
+directory), seen as the launcher it runs (:class:`stratus.testing.launcher.DevStack`) with an API key."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from tests.e2e.devstack import DevStack
-
-REPO = Path(__file__).resolve().parents[1]
+from stratus.testing import StratusCloud
+from stratus.testing.launcher import DevStack
 
 
 @pytest.fixture(scope="session")
-def repo_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    # A copy of the project, so a developer's own `stratus dev` in the checkout is left alone.
-    root = tmp_path_factory.mktemp("repo")
-    shutil.copy(REPO / "stratus.toml", root / "stratus.toml")
-    shutil.copytree(REPO / "services", root / "services", ignore=shutil.ignore_patterns("__pycache__", "tests"))
-    shutil.copytree(REPO / "libs", root / "libs", ignore=shutil.ignore_patterns("__pycache__", "tests"))
-    running = DevStack(root, timeout=180)
-    created = subprocess.run(
-        [sys.executable, "-m", "stratus", "apikey", "create", "e2e-tests"],
-        cwd=root, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert created.returncode == 0, created.stderr
-    running.api_key = created.stdout.strip()  # type: ignore[attr-defined]
-    running.client.headers["x-api-key"] = running.api_key  # type: ignore[attr-defined]
-    yield running
-    running.stop()
+def repo_stack(stratus_cloud: StratusCloud) -> DevStack:
+    launcher = stratus_cloud.launcher
+    if launcher is None:
+        pytest.skip("these tests need the stack the session starts (not --stratus-url or --stratus-attach)")
+    launcher.api_key = stratus_cloud.api_key()  # type: ignore[attr-defined]
+    launcher.client.headers["x-api-key"] = launcher.api_key  # type: ignore[attr-defined]
+    return launcher

@@ -6,9 +6,14 @@ cloud's state and logs, the embedded databases' data, build outputs and caches, 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 STATE_DIR = ".stratus"
+LOGS_DIR = "logs"
+STATE_DIR_VARIABLE = "STRATUS_STATE_DIR"
+"""Elsewhere than ``<project>/.stratus``: a test session's own stack keeps its state, lock and logs apart from the
+developer's running ``stratus dev`` (:mod:`stratus.testing`). Relative to the project when not absolute."""
 INFRA_DIR = Path("infra") / "terraform"
 
 
@@ -18,7 +23,7 @@ def infra_dir(root: Path) -> Path:
 
 
 def state_dir(root: Path) -> Path:
-    return root / STATE_DIR
+    return root / os.environ.get(STATE_DIR_VARIABLE, STATE_DIR)
 
 
 def dev_state(root: Path) -> Path:
@@ -33,7 +38,7 @@ def dev_lock(root: Path) -> Path:
 
 def logs_dir(root: Path) -> Path:
     """Each service's lines of the running local cloud, ``<service>.log`` (``stratus logs``)."""
-    return state_dir(root) / "logs"
+    return state_dir(root) / LOGS_DIR
 
 
 def postgres_dir(root: Path) -> Path:

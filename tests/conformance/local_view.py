@@ -20,7 +20,6 @@ from moto import mock_aws
 
 from stratus import naming
 from stratus.local.authorizer import LocalAuthorizer
-from stratus.local.aws import LocalAws
 from stratus.local.cloud import DevOptions, LocalCloud
 from stratus.local.environ import Endpoints, resolve
 from stratus.local.gateway import LambdaIntegration
@@ -28,6 +27,7 @@ from stratus.local.logs import LogSink
 from stratus.local.postgres import PostgresServer
 from stratus.local.secrets import random_value
 from stratus.local.units import UnitFactory
+from stratus.testing.inprocess import MockedAws
 from tests.conformance.terraform_view import Thing
 
 if TYPE_CHECKING:
@@ -37,13 +37,6 @@ if TYPE_CHECKING:
     from stratus.manifest import Stack
 
 API, AWS, INVOKE = "http://127.0.0.1:8080", "http://127.0.0.1:5000", "http://127.0.0.1:8081"
-
-
-class _InProcessAws(LocalAws):
-    """The local cloud's provisioning, against moto in this process instead of a moto server."""
-
-    def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=self.region, **_credentials())  # type: ignore[call-overload]
 
 
 def _credentials() -> dict[str, str]:
@@ -61,7 +54,7 @@ class LocalView:
         region = stack.project.region
         with mock_aws():
             values = {name: random_value(s.spec.generate or 64) for name, s in stack.plan.secrets.items()}
-            provisioned = _InProcessAws(sink, region)._provision(stack.plan, databases, values)
+            provisioned = MockedAws(sink, region).provision_now(stack.plan, databases, values)
             self._read_aws(lambda service: boto3.client(service, region_name=region, **_credentials()))
             manager = boto3.client("secretsmanager", region_name=region, **_credentials())
             self.secrets = {}

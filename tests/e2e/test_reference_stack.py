@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import boto3
@@ -33,11 +31,9 @@ def test_the_worker_needs_an_api_key(stack: DevStack) -> None:
         httpx.get(f"{stack.url}/worker/health", headers={"x-api-key": "stk_0000000000000000_nope"}).status_code == 403
     )
     assert stack.client.get("/worker/health").status_code == 200
-    listed = subprocess.run(
-        [sys.executable, "-m", "stratus", "apikey", "list"], cwd=stack.root, capture_output=True, text=True, timeout=60
-    )
+    listed = stack.run("apikey", "list")
     keys = json.loads(listed.stdout)
-    assert [k["name"] for k in keys] == ["e2e-tests"]
+    assert stack.api_key.split("_")[1] in [k["key_id"] for k in keys]  # type: ignore[attr-defined]
     assert stack.api_key not in listed.stdout  # type: ignore[attr-defined]  # the secret is never shown again
 
 
@@ -108,33 +104,27 @@ def test_web_is_reached_through_the_http_proxy_integration(stack: DevStack) -> N
     assert data.json()["items"][0] == {"id": 1, "name": "Item 1"}
 
 
-def test_the_services_integration_tests_pass_against_the_running_stack(stack: DevStack) -> None:
-    import subprocess
-    import sys
-
-    tests = [str(p) for p in REPO.glob("services/*/tests/integration") if p.is_dir()]
-    # a signed-in player for the token-protected services (players, text, records)
-    username, password = f"it-{uuid.uuid4().hex[:8]}", "a long enough passphrase"
-    assert httpx.post(f"{stack.url}/auth/register", json={"username": username, "password": password}).is_success
-    token = httpx.post(f"{stack.url}/auth/token", data={"grant_type": "password", "username": username,
-                                                        "password": password}).json()["access_token"]  # fmt: skip
+def test_stratus_test_against_a_url_runs_the_smoke_suite_as_against_a_deployed_stack(stack: DevStack) -> None:
+    # the running stack seen as a deployed one: only its URL and an API key, the local-only tests skipped
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
-        cwd=REPO,
-        env={
-            **os.environ,
-            "STRATUS_URL": stack.url,
-            "STRATUS_API_KEY": stack.api_key,  # type: ignore[attr-defined]
-            "STRATUS_API_KEY_PATH": "/worker/health",
-            "STRATUS_TOKEN": token,
-        },
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert " passed" in done.stdout
-    assert "test_worker_integration.py" not in "".join(line for line in done.stdout.splitlines() if "SKIPPED" in line)
+        [sys.executable, "-m", "stratus", "test", "--against", stack.url, "--api-key", stack.api_key, "--smoke"],  # type: ignore[attr-defined]
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    summary = done.stdout.strip().splitlines()[-1]
+    assert " passed" in summary and "failed" not in summary and "skipped" not in summary, summary
+    shown = " ".join((done.stdout + done.stderr).split())  # the command line is echoed, wrapped
+    assert f"--stratus-url {stack.url}" in shown and stack.api_key not in shown  # type: ignore[attr-defined]
+
+
+def test_stratus_test_against_a_url_that_is_no_stack_is_one_line() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "stratus", "test", "--against", "http://127.0.0.1:9/"],
+        cwd=REPO, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "cannot reach http://127.0.0.1:9/" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_queue_depths_are_shown(stack: DevStack) -> None:
@@ -145,8 +135,6 @@ def test_stratus_logs_prints_a_services_lines(stack: DevStack) -> None:
     stack.client.get("/worker/health")
     stack.wait_log(r"worker\s+\| \S+ REPORT RequestId")
     time.sleep(0.1)
-    done = subprocess.run(
-        [sys.executable, "-m", "stratus", "logs", "worker"], cwd=stack.root, capture_output=True, text=True, timeout=60
-    )
+    done = stack.run("logs", "worker")
     assert done.returncode == 0, done.stderr
     assert "REPORT RequestId" in done.stdout

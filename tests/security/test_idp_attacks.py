@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -57,7 +56,7 @@ def sign_in(client: httpx.Client, username: str, password: str, **extra: str) ->
 
 def account_item(stack: DevStack, username: str) -> dict[str, Any]:
     """The user's item in the local cloud's accounts table."""
-    dynamodb = local_client.client(local_client.require_running(stack.root, "dev"), "dynamodb")
+    dynamodb = local_client.client(stack.dev_state(), "dynamodb")
     table = deploy_accounts.table_name(load_stack(stack.root))
     item: dict[str, Any] = dynamodb.get_item(
         TableName=table, Key={"account_id": {"S": f"user#{username}"}}, ConsistentRead=True
@@ -196,8 +195,7 @@ def test_a_refresh_with_a_bad_scope_does_not_burn_the_token(repo_stack: DevStack
 
 
 def _stratus(stack: DevStack, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "stratus", *args], cwd=stack.root, capture_output=True, text=True,
-                          timeout=60)  # fmt: skip
+    return stack.run(*args)
 
 
 def test_a_revoked_client_gets_no_token_and_an_invite_adds_its_scopes(repo_stack: DevStack) -> None:

@@ -29,7 +29,6 @@ import jwt
 import pytest
 from stratus_common import tokens
 
-from stratus import paths
 from tests.e2e.devstack import DevStack
 from tests.security.attack import FORBIDDEN, REFUSED, UNAUTHORIZED, api_key, client_from
 
@@ -115,7 +114,7 @@ def _account(client: httpx.Client) -> str:
 @pytest.fixture(scope="module")
 def ids(repo_stack: DevStack) -> Identities:
     # the key the local cloud generated for [secrets.token-signing] and loaded into its Secrets Manager
-    secret = (paths.secrets_dir(repo_stack.root) / tokens.SECRET_NAME).read_bytes().strip()
+    secret = (repo_stack.state_dir / "secrets" / tokens.SECRET_NAME).read_bytes().strip()
     with client_from(repo_stack, SIGN_IN_FROM) as client:
         first, second = _account(client), _account(client)
         active = _sign_in(client, first)

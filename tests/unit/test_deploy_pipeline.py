@@ -370,3 +370,95 @@ def test_image_build_without_a_docker_daemon_says_so_in_one_line_and_exits_2(sta
         "`sudo systemctl start docker`)"
     ]
     assert Path(tmp_path / "calls.jsonl").read_text().count("\n") == 1
+
+
+# ----------------------------------------------------------------------------------------- the smoke suite
+
+
+def _with_integration_tests(stack, *services):
+    for name in services:
+        folder = stack.service_dir(name) / "tests" / "integration"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "test_it.py").write_text("def test_it():\n    pass\n")
+
+
+class SmokeRuns:
+    """The smoke suite's pytest: records each command line and environment, answers with ``code``."""
+
+    def __init__(self, code: int = 0, check=None) -> None:
+        self.code = code
+        self.check = check
+        self.runs: list[tuple[list[str], dict[str, str]]] = []
+
+    def __call__(self, argv, environ):
+        self.runs.append((argv, environ))
+        if self.check is not None:
+            self.check(argv, environ)
+        return self.code
+
+
+def test_after_the_health_checks_the_selected_services_smoke_tests_run_against_the_endpoint(
+    stack, aws, standins, tmp_path
+):
+    # GIVEN both services have integration tests; only api is deployed
+    _with_integration_tests(stack, "api", "web")
+    aws.identity()
+    runs = SmokeRuns()
+    deployer = _deployer(stack, aws, tmp_path, options=DeployOptions(env="dev", services=("api",)))
+    deployer.tests = runs
+    # WHEN it is deployed
+    report = deployer.deploy()
+    # THEN api's integration tests marked smoke ran, once, against the endpoint, with no credential left over
+    [(argv, environ)] = runs.runs
+    assert argv[1:] == ["-m", "pytest", "services/api/tests/integration", "--stratus-url", ENDPOINT,
+                        "--stratus-env", "dev", "-m", "smoke", "-q", "-p", "no:cacheprovider"]  # fmt: skip
+    assert "STRATUS_API_KEY" not in environ  # the stack has no authorizer: no key was made
+    assert report.smoke_tests == 0
+
+
+def test_a_failing_smoke_suite_fails_the_deploy_saying_how_to_run_it_again(stack, aws, standins, tmp_path):
+    _with_integration_tests(stack, "api")
+    aws.identity()
+    deployer = _deployer(stack, aws, tmp_path, options=DeployOptions(env="dev", services=("api",)))
+    deployer.tests = SmokeRuns(code=1)
+    with pytest.raises(StratusError, match=r"smoke suite failed \(pytest exit code 1\)") as caught:
+        deployer.deploy()
+    assert f"stratus test --against {ENDPOINT} --smoke --env dev" in caught.value.hint
+
+
+def test_the_smoke_suite_gets_a_short_lived_key_and_invitation_and_the_key_is_revoked_after(tmp_path):
+    from moto import mock_aws
+    from stratus_common import apikeys, invites
+
+    raw = {
+        "project": {"name": "acme", "region": "us-east-1"},
+        "services": {
+            "gateway": {"kind": "lambda", "path": "/", "uses": {"api_keys": "read"}},
+            "idp": {"kind": "lambda", "path": "/auth", "uses": {"accounts": "read-write"}},
+            "api": {"kind": "lambda", "path": "/api", "auth": "api_key"},
+        },
+        "tables": {"api_keys": {"hash_key": "key_id"}, "accounts": {"hash_key": "account_id"}},
+    }
+    stack = parse_stack(raw, root=tmp_path)
+    _with_integration_tests(stack, "api")
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        for table, key in (("acme-dev-api_keys", "key_id"), ("acme-dev-accounts", "account_id")):
+            dynamodb.create_table(TableName=table, KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+                                  AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+                                  BillingMode="PAY_PER_REQUEST")  # fmt: skip
+
+        def check(argv, environ):
+            # WHILE the suite runs, its key is valid and its invitation usable
+            key = apikeys.verify_api_key(dynamodb, "acme-dev-api_keys", environ["STRATUS_API_KEY"])
+            assert key is not None and key.name == "stratus-deploy-smoke"
+            assert invites.find_invite(dynamodb, "acme-dev-accounts", environ["STRATUS_INVITE"]) is not None
+            assert environ["STRATUS_API_KEY"] not in argv  # never on the command line
+
+        runs = SmokeRuns(check=check)
+        deployer = Deployer(stack, DeployOptions(env="dev"), client=lambda name: dynamodb, tests=runs,
+                            progress=lambda _m: None)  # fmt: skip
+        assert deployer.smoke_suite(ENDPOINT) == 0
+        # THEN after it, the key no longer works
+        [(_, environ)] = runs.runs
+        assert apikeys.verify_api_key(dynamodb, "acme-dev-api_keys", environ["STRATUS_API_KEY"]) is None

@@ -19,10 +19,9 @@ in-process AWS, with the run's one boto3 session for the test's clients and the 
 :func:`moto_server`: a moto server in a subprocess, for tests whose threads need AWS's atomicity.
 :func:`cancelled_transaction`: the error of a transaction DynamoDB cancelled, for a fake client to raise.
 
-**A running stack.** :func:`stack_client`: an HTTP client of the stack at ``STRATUS_URL`` (a service's integration
-tests), with the credentials of ``STRATUS_API_KEY`` and ``STRATUS_TOKEN``.
+**A running stack** is the toolkit's pytest plugin's: the ``stratus_cloud`` fixture (``stratus.testing``).
 
-Nothing heavy is imported at import: starlette's TestClient, boto3, moto and httpx are imported by the function that
+Nothing heavy is imported at import: starlette's TestClient, boto3 and moto are imported by the function that
 needs them.
 """
 
@@ -42,7 +41,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import boto3
-    import httpx
     import pytest
     from fastapi.testclient import TestClient
     from starlette.types import ASGIApp, Receive, Scope, Send
@@ -62,9 +60,8 @@ __all__ = [
     "mocked_aws",
     "moto_server",
     "serialise_moto_dynamodb",
+    "share_botocore_models",
     "shared_session",
-    "stack_client",
-    "stack_url",
 ]
 
 REGION = "us-east-1"
@@ -184,6 +181,24 @@ def clean_environment(patch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @functools.cache
+def share_botocore_models() -> None:
+    """Give every botocore session of this process one data loader, so each service model and the endpoints are
+    parsed from their JSON once, not once per session. moto's ``mock_aws`` drops boto3's default session at every
+    start, so without this each test's first client parses ~2 MB of JSON again (in the idp's unit tests, 762 parses
+    took a third of the run). The models are read-only; a session with its own ``data_path`` keeps its own."""
+    import botocore.loaders
+    import botocore.session
+
+    shared = botocore.loaders.create_loader()
+    create = botocore.loaders.create_loader
+
+    def create_loader(search_path_string: str | None = None) -> Any:
+        return shared if search_path_string is None else create(search_path_string)
+
+    botocore.session.create_loader = create_loader
+
+
+@functools.cache
 def shared_session() -> boto3.session.Session:
     """One boto3 session for the whole run: a new one loads botocore's service models again (~0.1 s a client)."""
     import boto3
@@ -274,21 +289,3 @@ def moto_server(module: str = "moto.server", *, timeout: float = 30) -> Iterator
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-
-
-def stack_url() -> str:
-    """The URL of the running stack's HTTP API (``STRATUS_URL``, e.g. of ``stratus dev``); ``""`` when none is set."""
-    return os.environ.get("STRATUS_URL", "").rstrip("/")
-
-
-def stack_client(base_path: str, *, credentials: bool = True) -> httpx.Client:
-    """An HTTP client of the running stack's service routed at *base_path*. With *credentials*, it sends
-    ``STRATUS_API_KEY`` as ``x-api-key`` and ``STRATUS_TOKEN`` as a bearer token, those that are set."""
-    import httpx
-
-    headers: dict[str, str] = {}
-    if credentials and os.environ.get("STRATUS_API_KEY"):
-        headers["x-api-key"] = os.environ["STRATUS_API_KEY"]
-    if credentials and os.environ.get("STRATUS_TOKEN"):
-        headers["authorization"] = f"Bearer {os.environ['STRATUS_TOKEN']}"
-    return httpx.Client(base_url=stack_url() + base_path, headers=headers, timeout=30)

@@ -40,6 +40,24 @@ app = typer.Typer(
 )
 console = Console(stderr=True, highlight=False)
 
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from stratus.release import TOOLKIT, toolkit_version
+
+        typer.echo(f"stratus ({TOOLKIT}) {toolkit_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and stop.")
+    ] = False,
+) -> None:
+    """Build, run and ship multi-service Python backends on AWS serverless."""
+
+
 EnvOption = Annotated[str, typer.Option("--env", "-e", help="The environment (stratus.toml [environments.*]).")]
 
 

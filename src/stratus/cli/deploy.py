@@ -71,20 +71,46 @@ def test_command(
     html: Annotated[bool, typer.Option(help="Write an HTML coverage report to htmlcov/.")] = False,
     parallel: Annotated[int | None, typer.Option(help="Run on N processes (pytest-xdist).")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    against: Annotated[
+        str | None, typer.Option(help="Run the integration tests against the deployed stack at this URL.")
+    ] = None,
+    api_key: Annotated[str | None, typer.Option(help="With --against: an API key of that stack.")] = None,
+    token: Annotated[str | None, typer.Option(help="With --against: a signed-in user's access token.")] = None,
+    client: Annotated[
+        str | None, typer.Option(help="With --against: a machine client's ID:SECRET, for tokens with scopes.")
+    ] = None,
+    invite: Annotated[str | None, typer.Option(help="With --against: a registration invitation.")] = None,
+    smoke: Annotated[bool, typer.Option(help="Only the tests marked smoke (what `stratus deploy` runs).")] = False,
     env: EnvOption = DEFAULT_ENV,
 ) -> None:
-    """Run the services' tests with pytest (as the seeds' scripts/test.py)."""
-    from stratus.deploy.testrun import TestType, pytest_argv
+    """Run the services' tests with pytest; --against URL: their integration tests against a deployed stack."""
+    import os
+    import sys
+
+    from stratus.cli.delegate import hand_over
+
+    hand_over(sys.argv[1:])  # in the project's own environment, when it pins its own toolkit
+
+    from stratus.deploy.testrun import Against, TestType, pytest_argv
+    from stratus.testing.remote import check_stack
 
     if type_ not in (None, "unit", "integration"):
         raise StratusError(f"--type {type_!r}: use unit or integration")
     stack = load_stack(env=env)
     kind: TestType | None = "unit" if type_ == "unit" else "integration" if type_ == "integration" else None
+    target = None
+    if against is not None:
+        check_stack(against)  # one line, before pytest starts, when the URL is no Stratus stack
+        target = Against(against, api_key=api_key, token=token, client=client, invite=invite, smoke=smoke)
+    elif any((api_key, token, client, invite)):
+        raise StratusError("--api-key, --token, --client and --invite go with --against URL")
     argv = pytest_argv(
-        stack, service=service, kind=kind, coverage=coverage, html=html, parallel=parallel, verbose=verbose
-    )
+        stack, service=service, kind=kind, coverage=coverage, html=html, parallel=parallel, verbose=verbose,
+        against=target, extra=["-m", "smoke"] if smoke and target is None else None,
+    )  # fmt: skip
     console.print(f"[dim]{' '.join(argv[1:])}[/]")
-    raise typer.Exit(subprocess.run(argv, cwd=stack.root, check=False).returncode)
+    environ = target.environ() if target is not None else dict(os.environ)
+    raise typer.Exit(subprocess.run(argv, cwd=stack.root, env=environ, check=False).returncode)
 
 
 # -------------------------------------------------------------------------------------------------- logs

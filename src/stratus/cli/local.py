@@ -39,6 +39,11 @@ def dev(
     reload: Annotated[bool, typer.Option(help="Reload a service when its code or stratus.toml changes.")] = True,
 ) -> None:
     """Run the whole stack locally: HTTP API, Lambdas, containers, AWS and PostgreSQL."""
+    import sys
+
+    from stratus.cli.delegate import hand_over
+
+    hand_over(sys.argv[1:])  # in the project's own environment, when it pins its own toolkit
     from stratus.local.cloud import DevOptions
     from stratus.local.dev import serve
 

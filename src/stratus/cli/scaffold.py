@@ -155,14 +155,15 @@ def init(
     service: Annotated[str, typer.Option("--service", help="Its first Lambda service, on /.")] = "api",
     sync: SyncOption = False,
 ) -> None:
-    """Start a new project: stratus.toml, one Lambda service on /, libs/common, README, .ci/run, tests."""
+    """Start a new project: stratus.toml, one Lambda service on /, README, .ci/run, tests."""
+    from stratus import release
     from stratus.scaffold.project import init_project
     from stratus.scaffold.service import sync as uv_sync
 
     done = init_project(directory, name=name, service=service)
     console.print(f"[green]✓[/] project [bold]{done.name}[/] in {done.root} ({len(done.created)} files)")
-    console.print(f"  its toolkit: stratus from {done.toolkit} (by path, editable)")
+    console.print(f"  it depends on {release.compatible(release.TOOLKIT)} and {release.compatible(release.RUNTIME)}")
     if sync:
         console.print("syncing (uv sync)…")
         console.print(f"[green]✓[/] uv sync in {uv_sync(done.root):.1f} s")
-    console.print(f"next: cd {directory} && uv run stratus dev   # and: uv run pytest")
+    console.print(f"next: cd {directory} && stratus dev   # and: uv run pytest")

@@ -15,16 +15,21 @@
    inside the VPC; a failure stops the deploy.
 7. **wait**: every selected App Runner service until ``RUNNING`` (App Runner deploys take minutes).
 8. **smoke test**: ``GET <primary_endpoint><service path>/health`` of each selected service answers 2xx
-   (401/403 for a service behind the gateway's authorizer: routed and protected).
+   (401/403 for a service behind the gateway's authorizer: routed and protected), retried while the API comes
+   up; then the fast part of the parity suite, the selected services' integration tests marked ``smoke``, runs
+   against the endpoint (``stratus test --against URL --smoke``), with an API key and a registration invitation
+   made for it in the deployed tables (the key revoked after, the invitation single-use and short-lived).
 
 A failing step stops the deploy: nothing after it runs. Side effects are injected (``run`` for
-subprocesses, ``client`` for boto3 clients, ``http`` for the smoke test, ``sleep``, the builder and the image
-planner), so the sequence is tested with stand-ins for terraform, docker and AWS.
+subprocesses, ``client`` for boto3 clients, ``http`` for the health checks, ``tests`` for the smoke suite's
+pytest, ``sleep``, the builder and the image planner), so the sequence is tested with stand-ins for terraform,
+docker and AWS.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import subprocess
 import time
 from collections.abc import Callable
@@ -45,11 +50,13 @@ from stratus.errors import StratusError
 from stratus.manifest import Stack
 
 Runner = Callable[..., "subprocess.CompletedProcess[str]"]
+TestRunner = Callable[[list[str], dict[str, str]], int]  # argv, environment -> pytest's exit code
 ClientFactory = Callable[[str], Any]
 RUNNING_TIMEOUT_S = 20 * 60.0
 RUNNING_POLL_S = 10.0
 SMOKE_ATTEMPTS = 6
 SMOKE_PAUSE_S = 5.0
+SMOKE_CREDENTIALS_S = 15 * 60  # the smoke suite's API key and invitation expire after this
 FAILED_STATES = frozenset({"CREATE_FAILED", "DELETE_FAILED", "DELETED", "PAUSED"})
 
 
@@ -69,6 +76,7 @@ class DeployReport:
     applied: bool = False
     endpoint: str | None = None
     health: dict[str, int] = field(default_factory=dict)
+    smoke_tests: int | None = None  # pytest's exit code of the smoke suite (None: no integration tests)
     migrations: dict[str, Any] = field(default_factory=dict)  # function -> what its migrations answered
 
 
@@ -81,6 +89,7 @@ class Deployer:
         run: Runner | None = None,
         client: ClientFactory | None = None,
         http: httpx.Client | None = None,
+        tests: TestRunner | None = None,
         sleep: Callable[[float], None] = time.sleep,
         progress: Callable[[str], None] | None = None,
         builder: Builder | None = None,
@@ -92,6 +101,7 @@ class Deployer:
         self.run = run or subprocess.run
         self.client = client or boto3.session.Session(region_name=stack.project.region).client
         self.http = http
+        self.tests = tests or _run_pytest
         self.sleep = sleep
         self.progress = progress or (lambda _msg: None)
         self.builder = builder or Builder(stack, BuildOptions(), progress=self.progress)
@@ -166,6 +176,7 @@ class Deployer:
         self.keep_apprunner_logs(self.wait_for_apprunner())
         report.endpoint = self.terraform.output("primary_endpoint")
         report.health = self.smoke_test(report.endpoint)
+        report.smoke_tests = self.smoke_suite(report.endpoint)
         return report
 
     def preflight(self) -> preflight.Identity:
@@ -320,6 +331,62 @@ class Deployer:
                 hint=f"look at the service's logs: `stratus logs SERVICE --aws --env {self.options.env}`",
             )
         return results
+
+    def smoke_suite(self, endpoint: str) -> int | None:
+        """Run the selected services' integration tests marked ``smoke`` against ``endpoint``; None when there
+        are none. Raise :class:`StratusError` when one fails."""
+        from stratus.deploy.testrun import Against, pytest_argv
+
+        try:
+            argv = pytest_argv(self.stack, service=self.selected, kind="integration")
+        except StratusError:
+            self.progress("smoke suite: no integration tests in the deployed services")
+            return None
+        key, invite = self._smoke_credentials()
+        against = Against(endpoint, api_key=key.plaintext if key else None, invite=invite, smoke=True)
+        argv = pytest_argv(self.stack, service=self.selected, against=against, extra=["-q", "-p", "no:cacheprovider"])
+        self.progress(f"smoke suite: {' '.join(argv[3:])}")
+        try:
+            code = self.tests(argv, against.environ())
+        finally:
+            if key is not None:
+                from stratus_common import apikeys
+
+                from stratus.deploy.apikeys import table_name
+
+                apikeys.revoke_api_key(self.client("dynamodb"), table_name(self.stack), key.key.key_id)
+        if code not in (0, 5):  # 5: pytest collected nothing (no test is marked smoke)
+            raise StratusError(
+                f"the deploy is applied but the smoke suite failed (pytest exit code {code})",
+                hint=f"its output is above; again: stratus test --against {endpoint} --smoke --env {self.options.env}",
+            )
+        return code
+
+    def _smoke_credentials(self) -> tuple[Any, str | None]:
+        """An API key (when an authorizer takes keys) and a registration invitation (when an idp keeps accounts),
+        made in the deployed tables for the smoke suite."""
+        from stratus_common import apikeys, invites
+
+        from stratus.deploy import accounts
+        from stratus.deploy import apikeys as deployed_keys
+
+        key = invite = None
+        keys_table = accounts_table = None
+        with contextlib.suppress(StratusError):
+            keys_table = deployed_keys.table_name(self.stack)
+        with contextlib.suppress(StratusError):
+            accounts_table = accounts.table_name(self.stack)
+        if keys_table is not None:
+            key = apikeys.create_api_key(
+                self.client("dynamodb"), keys_table, name="stratus-deploy-smoke", expires_in=SMOKE_CREDENTIALS_S
+            )
+        if accounts_table is not None:
+            invite = invites.create_invite(self.client("dynamodb"), accounts_table, expires_in=SMOKE_CREDENTIALS_S).code
+        return key, invite
+
+
+def _run_pytest(argv: list[str], environ: dict[str, str]) -> int:
+    return subprocess.run(argv, env=environ, check=False).returncode
 
 
 def healthy(status: int, *, protected: bool) -> bool:

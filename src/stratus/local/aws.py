@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-import boto3
 import httpx
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from stratus_common.aws import new_session
 
 from stratus import naming
 from stratus.errors import LocalCloudError
@@ -80,7 +80,7 @@ class LocalAws:
         return f"http://127.0.0.1:{self.port}"
 
     def client(self, service: str) -> Any:
-        return boto3.session.Session().client(
+        return new_session().client(
             service,  # type: ignore[call-overload]
             endpoint_url=self.endpoint,
             region_name=self.region,
@@ -130,9 +130,10 @@ class LocalAws:
         """Create what ``stack`` declares (idempotent: a reloaded manifest adds what is new); ``databases`` are
         the URLs of the local PostgreSQL servers, whose credentials go to each database's secret, and ``secrets``
         the values of the declared secrets."""
-        return await asyncio.to_thread(self._provision, stack.plan, databases, secrets)
+        return await asyncio.to_thread(self.provision_now, stack.plan, databases, secrets)
 
-    def _provision(self, plan: Plan, databases: Mapping[str, str], secrets: Mapping[str, str]) -> Provisioned:
+    def provision_now(self, plan: Plan, databases: Mapping[str, str], secrets: Mapping[str, str]) -> Provisioned:
+        """What :meth:`provision` does, in this thread (a test's AWS of its own, :mod:`stratus.testing.inprocess`)."""
         out = Provisioned()
         sqs = self.client("sqs")
         for name, queue in plan.queues.items():

@@ -9,8 +9,8 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.config import Config
+from stratus_common.aws import new_session
 
 from stratus import naming
 from stratus.errors import PrerequisiteError, StratusError
@@ -43,7 +43,7 @@ def function_key(stack: DevState, service: str, handler: str | None = None) -> s
 def client(stack: DevState, service: str, *, read_timeout: float = 60) -> Any:
     """A boto3 client of the running stack: its Lambda Invoke API for ``lambda``, its AWS for the others."""
     endpoint = stack.invoke if service == "lambda" else stack.aws
-    return boto3.client(
+    return new_session().client(
         service,  # type: ignore[call-overload]
         endpoint_url=endpoint,
         region_name=stack.region,
@@ -60,6 +60,10 @@ class Invocation:
     function_error: str | None
     log: str
     request_id: str
+
+    def json(self) -> Any:
+        """The function's result, parsed."""
+        return json.loads(self.payload)
 
 
 def invoke(stack: DevState, key: str, payload: bytes) -> Invocation:

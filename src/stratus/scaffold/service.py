@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from stratus import naming, paths
+from stratus import naming, paths, release
 from stratus.build.dockerfiles import render as render_dockerfile
 from stratus.errors import PrerequisiteError, StratusError
 from stratus.manifest import MANIFEST_NAME, Stack
@@ -91,6 +91,9 @@ def service_files(stack: Stack, name: str, *, prefix: str = "services") -> dict[
         "auth": svc.auth,
         "title": " ".join(part.capitalize() for part in name.split("-")) + " Service",
         "dockerfile": dockerfile.name,
+        # the runtime library: this workspace's own (the toolkit's repository), else the release's by version
+        "common_in_workspace": (stack.root / "libs" / "common" / "pyproject.toml").is_file(),
+        "common_requirement": release.compatible(release.RUNTIME),
     }
     base = f"{prefix}/{name}"
     files = {

@@ -140,18 +140,3 @@ def test_importing_the_new_helpers_imports_nothing_heavy() -> None:
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
-
-
-def test_a_stack_client_is_under_the_service_with_the_credentials_set(monkeypatch: pytest.MonkeyPatch) -> None:
-    # GIVEN a stack's URL, an API key and a token in the environment
-    monkeypatch.setenv("STRATUS_URL", "http://127.0.0.1:8080/")
-    monkeypatch.setenv("STRATUS_API_KEY", "sk_test")
-    monkeypatch.setenv("STRATUS_TOKEN", "a.b.c")
-    # WHEN clients of the players service are made, with and without credentials
-    with testing.stack_client("/players") as signed, testing.stack_client("/players", credentials=False) as anonymous:
-        # THEN both are under /players, and only the first sends the key and the token
-        assert str(signed.base_url) == str(anonymous.base_url) == "http://127.0.0.1:8080/players/"
-        assert (signed.headers["x-api-key"], signed.headers["authorization"]) == ("sk_test", "Bearer a.b.c")
-        assert "x-api-key" not in anonymous.headers and "authorization" not in anonymous.headers
-    monkeypatch.delenv("STRATUS_URL")
-    assert testing.stack_url() == ""

@@ -1,69 +1,61 @@
-"""The worker through a running stack: set STRATUS_URL (the HTTP API's URL, e.g. of `stratus dev`) to run.
-
-If the worker is protected (auth = "api_key"), set STRATUS_API_KEY too; it is sent as x-api-key.
-"""
+"""The worker through the stack under test: `stratus dev` (the `stratus_cloud` fixture), or a deployed stack
+(`stratus test --against URL --api-key KEY`), unchanged. Behind `auth = "api_key"`; jobs go through SQS to the
+worker's consumer, their results to DynamoDB."""
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from stratus_common.testing import stack_client, stack_url
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     import httpx
 
-pytestmark = pytest.mark.skipif(not stack_url(), reason="set STRATUS_URL to the HTTP API's URL to run")
+    from stratus.testing import StratusCloud
 
 
 @pytest.fixture
-def api() -> Iterator[httpx.Client]:
-    with stack_client("/worker") as client:
+def api(stratus_cloud: StratusCloud) -> Iterator[httpx.Client]:
+    with stratus_cloud.client("/worker", api_key=stratus_cloud.api_key()) as client:
         yield client
 
 
-def _wait_for(api: httpx.Client, job_id: str, *, timeout: float = 60) -> dict[str, object]:
+def _wait_for(api: httpx.Client, job_id: str, *, timeout: float = 60) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
-        job: dict[str, object] = api.get(f"/jobs/{job_id}").raise_for_status().json()
+        job: dict[str, Any] = api.get(f"/jobs/{job_id}").raise_for_status().json()
         if job["status"] in ("succeeded", "failed") or time.monotonic() > deadline:
             return job
-        time.sleep(0.5)
+        time.sleep(0.2)
 
 
+@pytest.mark.smoke
 def test_health(api: httpx.Client) -> None:
-    # GIVEN the stack is up
-    # WHEN /worker/health is called through the HTTP API
     response = api.get("/health")
-    # THEN the worker answers
     assert response.status_code == 200
-    assert response.json()["status"] == "healthy"
-    assert response.json()["service"] == "worker"
+    assert (response.json()["status"], response.json()["service"]) == ("healthy", "worker")
 
 
+@pytest.mark.smoke
 def test_a_job_is_queued_then_processed(api: httpx.Client) -> None:
-    # GIVEN a sum job
-    # WHEN it is posted
+    # GIVEN a sum job WHEN it is posted THEN it is accepted, and the consumer processes it (SQS -> Lambda)
     created = api.post("/jobs", json={"type": "sum", "payload": {"numbers": [1, 2, 3]}})
-    # THEN it is accepted, and the consumer processes it
-    assert created.status_code == 202
+    assert created.status_code == 202, created.text
     job_id = created.json()["job_id"]
     assert created.headers["location"].endswith(f"/worker/jobs/{job_id}")
     job = _wait_for(api, job_id)
-    assert job["status"] == "succeeded"
-    assert job["result"] == 6
+    assert (job["status"], job["result"]) == ("succeeded", 6)
 
 
 def test_the_task_alias_is_queued_then_processed(api: httpx.Client) -> None:
     # GIVEN a process_data job in the "task" shape, without a payload
-    # WHEN it is posted
     created = api.post("/jobs", json={"task": "process_data"})
-    # THEN it is accepted, and the consumer describes its payload, {}
     assert created.status_code == 202
     job = _wait_for(api, created.json()["job_id"])
+    # THEN the consumer describes its payload, {}
     assert job["status"] == "succeeded"
     assert job["result"] == {
         "key_count": 0,
@@ -74,21 +66,20 @@ def test_the_task_alias_is_queued_then_processed(api: httpx.Client) -> None:
 
 
 def test_an_unknown_type_is_refused(api: httpx.Client) -> None:
-    # GIVEN a job of a type the worker does not know
-    # WHEN it is posted
+    # a 422 naming the field and the known types, not a job that can only fail
     response = api.post("/jobs", json={"type": "teleport", "payload": {}})
-    # THEN it is a 422 naming the field and the known types, not a job that can only fail
     assert response.status_code == 422
     [detail] = response.json()["error"]["details"]
     assert detail["field"] == "body.type"
-    assert "teleport" in detail["message"]
-    assert "process_data" in detail["message"]
+    assert "teleport" in detail["message"] and "process_data" in detail["message"]
 
 
 def test_an_unknown_job_is_a_404(api: httpx.Client) -> None:
-    # GIVEN no such job
-    # WHEN it is read
     response = api.get("/jobs/00000000-0000-4000-8000-000000000000")
-    # THEN it is a JSON 404
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_a_forged_key_is_refused_by_the_authorizer(stratus_cloud: StratusCloud) -> None:
+    forged = stratus_cloud.http.get("/worker/health", headers={"x-api-key": "stk_0123456789abcdef_" + "x" * 43})
+    assert (forged.status_code, forged.json()) == (403, {"message": "Forbidden"})

@@ -113,7 +113,10 @@ def test_get_job_returns_its_status(client: TestClient) -> None:
     assert "result" not in body
 
 
-@pytest.mark.parametrize("job_id", [str(uuid.uuid4()), "not-a-uuid"])
+UNKNOWN_JOB = "0b9f6c8e-5a4d-4d1e-9f0a-3c2b1a0e9d8c"  # fixed: pytest-xdist's workers must collect the same ids
+
+
+@pytest.mark.parametrize("job_id", [UNKNOWN_JOB, "not-a-uuid"])
 def test_an_unknown_job_is_a_json_404(client: TestClient, job_id: str) -> None:
     # GIVEN no such job
     # WHEN it is read
