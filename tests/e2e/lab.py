@@ -18,6 +18,7 @@ def handler(event, context):
     path = "/" + (parts[2] if len(parts) > 2 else "")
     query = event.get("queryStringParameters") or {}
     if path == "/echo":
+        time.sleep(float(query.get("hold", "0")))
         env = {k: v for k, v in os.environ.items()
                if k.startswith(("AWS_LAMBDA", "_HANDLER", "LAMBDA_", "STRATUS_", "AWS_REGION", "AWS_EXECUTION",
                                 "RECORDS_", "GREETING", "AWS_ENDPOINT"))}

@@ -8,6 +8,7 @@ import re
 import sys
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
@@ -140,7 +141,13 @@ def test_start_end_and_report_lines_are_logged_with_init_duration_on_cold_start(
     report = re.search(rf"REPORT RequestId: {request_id}\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\t"
                        r"Memory Size: 256 MB\tMax Memory Used: \d+ MB", logs)  # fmt: skip
     assert report
-    assert re.search(r"REPORT RequestId: \S+\t.*\tInit Duration: [\d.]+ ms", logs)
+    # two requests at once: one takes the environment warmed at start, the other cold-starts a new one
+    with ThreadPoolExecutor(2) as pool:
+        ids = [answer["request_id"] for answer in pool.map(lambda _: echo(lab, "/lab/echo?hold=0.5"), range(2))]
+    for i in ids:
+        logs = lab.wait_log(rf"REPORT RequestId: {i}\t")
+    cold = [i for i in ids if re.search(rf"REPORT RequestId: {i}\t.*\tInit Duration: [\d.]+ ms", logs)]
+    assert cold, logs[-2000:]
 
 
 def test_a_result_without_status_code_is_a_200_json_body(lab: DevStack) -> None:

@@ -142,6 +142,10 @@ def test_one_service_in_process(stratus_service):
 """
 
 
+QUIET_PLUGINS = ("-p", "no:schemathesis", "-p", "no:hypothesispytest")
+"""Plugins of this environment the project does not use: loading them costs each pytest ~4 s."""
+
+
 def _project(root: Path, manifest: str = MANIFEST) -> Path:
     root.mkdir(parents=True)
     (root / "stratus.toml").write_text(textwrap.dedent(manifest))
@@ -158,7 +162,7 @@ def _project(root: Path, manifest: str = MANIFEST) -> Path:
 
 def _pytest(root: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", *args], cwd=root, capture_output=True, text=True,
+        [sys.executable, "-m", "pytest", "-q", *QUIET_PLUGINS, *args], cwd=root, capture_output=True, text=True,
         timeout=timeout,
     )  # fmt: skip
 
@@ -204,3 +208,21 @@ def test_a_url_that_is_no_stratus_stack_is_one_line(tmp_path: Path) -> None:
     assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout
     [line] = [line for line in done.stdout.splitlines() if "stratus_cloud:" in line]
     assert f"cannot reach http://127.0.0.1:{port}" in line
+
+
+def test_attach_uses_the_projects_running_stratus_dev(tmp_path: Path) -> None:
+    from tests.e2e.devstack import DevStack
+
+    root = _project(tmp_path / "plug")
+    # WHEN nothing runs, attaching is one error
+    alone = _pytest(root, "--stratus-attach", "tests/test_features.py::test_a_request_through_the_api")
+    assert alone.returncode == pytest.ExitCode.USAGE_ERROR, alone.stdout
+    assert "stratus_cloud: no local stack runs here" in alone.stdout
+    # WHEN the developer's stack runs, the tests use it: its log shows their requests
+    stack = DevStack(root)
+    try:
+        done = _pytest(root, "--stratus-attach", "tests/test_features.py::test_a_request_through_the_api")
+        assert done.returncode == 0, done.stdout[-3000:]
+        stack.wait_log("POST /notes/items/first")
+    finally:
+        stack.stop()

@@ -83,22 +83,23 @@ def test_the_built_wheels_install_a_tool_whose_new_project_validates_checks_runs
     checked = _run([stratus, "infra", "check"], project, env)
     assert "0 failed" in checked.stdout + checked.stderr
 
-    port = free_port()
-    log = (tmp_path / "dev.log").open("w")
-    dev = subprocess.Popen([stratus, "dev", "--port", str(port), "--no-reload"], cwd=project, env=env, stdout=log,
-                           stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
-    try:
-        # `stratus dev` hands over to the project's own environment, which uv makes first
-        deadline = time.monotonic() + 300
-        while "✓ ready in" not in (tmp_path / "dev.log").read_text():
-            assert dev.poll() is None and time.monotonic() < deadline, (tmp_path / "dev.log").read_text()[-3000:]
-            time.sleep(0.2)
-        answer = httpx.get(f"http://127.0.0.1:{port}/health", timeout=30)
-        assert answer.status_code == 200 and answer.json()["service"] == "api"
-    finally:
-        os.killpg(dev.pid, signal.SIGINT)
-        dev.wait(60)
-        log.close()
+    port, invoke_port = free_port(), free_port()
+    log_path = tmp_path / "dev.log"
+    with log_path.open("w") as log:
+        command = [stratus, "dev", "--port", str(port), "--invoke-port", str(invoke_port), "--no-reload"]
+        dev = subprocess.Popen(command, cwd=project, env=env, stdout=log, stderr=log, start_new_session=True)
+        try:
+            # `stratus dev` hands over to the project's own environment, which uv makes first
+            deadline = time.monotonic() + 300
+            while "✓ ready in" not in log_path.read_text():
+                assert dev.poll() is None and time.monotonic() < deadline, log_path.read_text()[-3000:]
+                time.sleep(0.2)
+            answer = httpx.get(f"http://127.0.0.1:{port}/health", timeout=30)
+            assert answer.status_code == 200 and answer.json()["service"] == "api"
+        finally:
+            if dev.poll() is None:
+                os.killpg(dev.pid, signal.SIGINT)
+            dev.wait(60)
     assert (project / ".venv").is_dir()  # the handed-over dev ran in it
 
     tests = _run([UV, "run", "pytest", "-q", "-p", "no:cacheprovider"], project, env)

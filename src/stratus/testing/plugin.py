@@ -19,6 +19,7 @@ environment that has Stratus.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -139,6 +140,7 @@ def start_cloud(config: pytest.Config) -> StratusCloud:
     from stratus.testing.launcher import DevStack
 
     state_dir = Path(tempfile.mkdtemp(prefix="stratus-tests-"))
+    closers.append(lambda: shutil.rmtree(state_dir, ignore_errors=True))  # last: after the stack stopped
     args = ("--no-reload", *(("--env", env) if env != "dev" else ()))
     timeout = float(config.getini("stratus_start_timeout"))
     port = config.getoption("stratus_port") or None
