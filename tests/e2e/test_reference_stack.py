@@ -105,11 +105,14 @@ def test_web_is_reached_through_the_http_proxy_integration(stack: DevStack) -> N
     assert data.json()["items"][0] == {"id": 1, "name": "Item 1"}
 
 
+QUIET = "-n0 -p no:schemathesis -p no:hypothesispytest"  # one process; plugins the integration tests do not use
+
+
 def test_stratus_test_against_a_url_runs_the_smoke_suite_as_against_a_deployed_stack(stack: DevStack) -> None:
     # the running stack seen as a deployed one: only its URL and an API key, the local-only tests skipped
     done = subprocess.run(
         [sys.executable, "-m", "stratus", "test", "--against", stack.url, "--api-key", stack.api_key, "--smoke"],  # type: ignore[attr-defined]
-        cwd=REPO, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTEST_ADDOPTS": "-n0 -p no:schemathesis -p no:hypothesispytest"},
+        cwd=REPO, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTEST_ADDOPTS": QUIET},
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     summary = done.stdout.strip().splitlines()[-1]

@@ -62,7 +62,7 @@ def repo_copy(tmp_path: Path) -> Path:
     return root
 
 
-def test_new_and_add_then_the_stack_serves_them_and_the_terraform_checks(repo_copy: Path) -> None:
+def test_new_and_add_then_the_stack_serves_them_and_the_terraform_resolves(repo_copy: Path) -> None:
     root = repo_copy
     # WHEN a Lambda and an App Runner service are created, and given a table and a queue
     started = time.monotonic()
@@ -88,9 +88,11 @@ def test_new_and_add_then_the_stack_serves_them_and_the_terraform_checks(repo_co
     assert (root / "stratus.toml").read_bytes() == manifest
     assert not (root / "services" / "billing").exists()
 
-    # (the Terraform check runs meanwhile: checkov takes a while)
+    # (the Terraform check runs meanwhile. Its references only: the new service and resources use the modules the
+    # reference stack uses, which tests/unit/test_infra_check.py runs checkov on, and tests/functional/test_install.py
+    # runs it on a new project's)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    check = subprocess.Popen([sys.executable, "-m", "stratus", "infra", "check"], cwd=root, env=env,
+    check = subprocess.Popen([sys.executable, "-m", "stratus", "infra", "check", "--no-checkov"], cwd=root, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
 
     # THEN the generated tests pass as generated
@@ -111,10 +113,10 @@ def test_new_and_add_then_the_stack_serves_them_and_the_terraform_checks(repo_co
     finally:
         stack.stop()
 
-    # AND the regenerated Terraform resolves and passes checkov
+    # AND the regenerated Terraform parses and every reference resolves
     output, _ = check.communicate(timeout=300)
     assert check.returncode == 0, output
-    assert "0 failed" in output
+    assert "every reference and module input resolves" in output
     terraform = "\n".join(p.read_text() for p in (root / "infra" / "terraform").glob("*.tf"))
     assert "orders-data" in terraform and "order-events" in terraform and "storefront" in terraform
 
