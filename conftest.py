@@ -31,10 +31,11 @@ def pytest_configure(config: pytest.Config) -> None:
         compileall.compile_dir(ROOT / tree, quiet=1, workers=0, rx=skip)
 
 
-@pytest.hookimpl(trylast=True)  # after the Stratus plugin grouped the tests that share the session's stack
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook, which turns the groups into node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not config.pluginmanager.hasplugin("xdist"):
         return
     for item in items:
-        if item.get_closest_marker("xdist_group") is None and item.path.parent.name in ("e2e", "functional"):
+        uses_the_session_stack = "stratus_cloud" in getattr(item, "fixturenames", ())  # the plugin groups those
+        if item.path.parent.name in ("e2e", "functional") and not uses_the_session_stack:
             item.add_marker(pytest.mark.xdist_group(item.path.stem))

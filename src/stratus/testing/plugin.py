@@ -74,6 +74,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 _USES_CLOUD = frozenset({"stratus_cloud", "stratus_fresh"})
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook, which turns the groups into node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under pytest-xdist (``--dist loadgroup``), the tests that use the session's stack run on one worker, so the
     stack starts once, not once per worker."""
