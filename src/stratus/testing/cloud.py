@@ -400,56 +400,15 @@ class StratusCloud:
     def fresh(self) -> None:
         """Empty every declared table, queue (and DLQ) and bucket, and every table of the databases but their
         migrations' own: the next test starts from nothing. Keys, users and tokens made before are gone too."""
+        from stratus.testing import emptying
+
         local = self._need_local("fresh")
-        plan = self._manifest().plan
-        dynamodb = self.aws("dynamodb")
-        for table in plan.tables.values():
-            keys = [k for k in (table.spec.hash_key, table.spec.range_key) if k]
-            for page in dynamodb.get_paginator("scan").paginate(
-                TableName=table.aws_name,
-                ProjectionExpression=", ".join(f"#k{i}" for i in range(len(keys))),
-                ExpressionAttributeNames={f"#k{i}": key for i, key in enumerate(keys)},
-            ):
-                items = page["Items"]
-                for start in range(0, len(items), 25):
-                    batch = [{"DeleteRequest": {"Key": item}} for item in items[start : start + 25]]
-                    dynamodb.batch_write_item(RequestItems={table.aws_name: batch})
-        sqs = self.aws("sqs")
-        for queue in plan.queues:
-            for dlq in (False, True):
-                sqs.purge_queue(QueueUrl=self.queue_url(queue, dlq=dlq))
-        s3 = self.aws("s3")
-        for bucket in plan.buckets.values():
-            for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket.aws_name):
-                doomed = [
-                    {"Key": v["Key"], "VersionId": v["VersionId"]}
-                    for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
-                ]
-                if doomed:
-                    s3.delete_objects(Bucket=bucket.aws_name, Delete={"Objects": doomed, "Quiet": True})
-        for url in local.state.databases.values():
-            _truncate(url)
+        queues = [self.queue_url(queue, dlq=dlq) for queue in self._manifest().plan.queues for dlq in (False, True)]
+        emptying.empty(self._manifest().plan, self.aws, queues, local.state.databases.values())
         local.dlq_baseline.clear()
         self._keys.clear()
         self._clients.clear()
         self._signed_in = None
-
-
-def _truncate(url: str) -> None:
-    """Empty every table of the database's public schema but Alembic's ``alembic_version``."""
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(url, autocommit=True) as connection:
-        tables = [
-            row[0]
-            for row in connection.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
-            )
-        ]
-        if tables:
-            names = sql.SQL(", ").join(sql.Identifier("public", table) for table in tables)
-            connection.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(names))
 
 
 def _expect(response: httpx.Response, status: int, what: str) -> None:
