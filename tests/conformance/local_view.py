@@ -25,9 +25,8 @@ from stratus.local.environ import Endpoints, resolve
 from stratus.local.gateway import LambdaIntegration
 from stratus.local.logs import LogSink
 from stratus.local.postgres import PostgresServer
-from stratus.local.secrets import random_value
 from stratus.local.units import UnitFactory
-from stratus.testing.inprocess import MockedAws
+from stratus.testing.inprocess import provision
 from tests.conformance.terraform_view import Thing
 
 if TYPE_CHECKING:
@@ -53,8 +52,7 @@ class LocalView:
         }
         region = stack.project.region
         with mock_aws():
-            values = {name: random_value(s.spec.generate or 64) for name, s in stack.plan.secrets.items()}
-            provisioned = MockedAws(sink, region).provision_now(stack.plan, databases, values)
+            provisioned = provision(stack, databases)
             self._read_aws(lambda service: boto3.client(service, region_name=region, **_credentials()))
             manager = boto3.client("secretsmanager", region_name=region, **_credentials())
             self.secrets = {}

@@ -23,6 +23,7 @@ import pytest
 
 from stratus import release
 from stratus.local.processes import free_port
+from stratus.testing.launcher import READY_MARK
 
 pytestmark = pytest.mark.functional
 
@@ -91,7 +92,7 @@ def test_the_built_wheels_install_a_tool_whose_new_project_validates_checks_runs
         try:
             # `stratus dev` hands over to the project's own environment, which uv makes first
             deadline = time.monotonic() + 300
-            while "✓ ready in" not in log_path.read_text():
+            while READY_MARK not in log_path.read_text():
                 assert dev.poll() is None and time.monotonic() < deadline, log_path.read_text()[-3000:]
                 time.sleep(0.2)
             answer = httpx.get(f"http://127.0.0.1:{port}/health", timeout=30)

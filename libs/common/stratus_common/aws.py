@@ -10,16 +10,12 @@ pydantic with its first client.
 
 Clients are created lazily, on first use, so importing a service stays cheap on a Lambda cold start.
 They are cached by service name and keyword arguments; :func:`reset_clients` forgets them (tests
-that change the environment call it). The session itself is kept while the region and the credentials' variables
-it was made from stay the same: making one costs ~20 ms (botocore registers ~1,800 handlers), a test suite
-resets thousands of times, and nothing else a session holds depends on the environment (endpoints are read by
-each new client). A caller on a request's critical path (an authorizer) passes
+that change the environment call it). A caller on a request's critical path (an authorizer) passes
 ``config=FAST_CONFIG``: short timeouts, so that a stalled call fails before the caller's own deadline.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -53,24 +49,16 @@ FAST_CONFIG = Config(connect_timeout=2, read_timeout=5)
 
 _lock = threading.RLock()
 _session: boto3.session.Session | None = None
-_session_made_from: tuple[str | None, ...] = ()
-_SESSION_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-                      "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")  # fmt: skip
 _clients: dict[Hashable, Any] = {}
 _resources: dict[Hashable, Any] = {}
 
 
 def session() -> boto3.session.Session:
-    """Return the process's boto3 session, created on first use in :func:`~stratus_common.environment.region`
-    (and again when the region or the credentials' variables changed since)."""
-    global _session, _session_made_from
+    """Return the process's boto3 session, created on first use in :func:`~stratus_common.environment.region`."""
+    global _session
     with _lock:
-        made_from = (region(), *(os.environ.get(name) for name in _SESSION_VARIABLES))
-        if _session is None or made_from != _session_made_from:
-            import boto3  # imported here: boto3's import is a noticeable part of a cold start
-
-            _session = boto3.session.Session(botocore_session=_botocore_session(), region_name=made_from[0])
-            _session_made_from = made_from
+        if _session is None:
+            _session = new_session(region())
         return _session
 
 
@@ -160,8 +148,9 @@ def resource(service_name: str, **kwargs: Any) -> Any:
 
 
 def reset_clients() -> None:
-    """Forget every cached client and resource; the next call creates new ones (from a new session if the region
-    or the credentials' variables changed)."""
+    """Forget the session and every cached client and resource; the next call creates new ones."""
+    global _session
     with _lock:
+        _session = None
         _clients.clear()
         _resources.clear()

@@ -33,7 +33,7 @@ import contextlib
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -337,14 +337,15 @@ class Deployer:
         are none. Raise :class:`StratusError` when one fails."""
         from stratus.deploy.testrun import Against, pytest_argv
 
+        against = Against(endpoint, smoke=True)  # the credentials travel in the environment, not in argv
         try:
-            argv = pytest_argv(self.stack, service=self.selected, kind="integration")
+            quiet = ["-q", "-p", "no:cacheprovider"]
+            argv = pytest_argv(self.stack, service=self.selected, against=against, extra=quiet)
         except StratusError:
             self.progress("smoke suite: no integration tests in the deployed services")
             return None
         key, invite = self._smoke_credentials()
-        against = Against(endpoint, api_key=key.plaintext if key else None, invite=invite, smoke=True)
-        argv = pytest_argv(self.stack, service=self.selected, against=against, extra=["-q", "-p", "no:cacheprovider"])
+        against = replace(against, api_key=key.plaintext if key else None, invite=invite)
         self.progress(f"smoke suite: {' '.join(argv[3:])}")
         try:
             code = self.tests(argv, against.environ())

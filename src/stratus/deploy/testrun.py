@@ -26,6 +26,7 @@ from typing import Literal
 from stratus import naming
 from stratus.errors import PrerequisiteError, StratusError
 from stratus.manifest import Stack
+from stratus.testing.remote import CREDENTIALS
 
 TestType = Literal["unit", "integration"]
 
@@ -43,8 +44,8 @@ class Against:
 
     def environ(self) -> dict[str, str]:
         """The test process's environment: this one's, with the credentials given (and none left from it)."""
-        env = {k: v for k, v in os.environ.items() if k not in _CREDENTIALS.values()}
-        for field_name, variable in _CREDENTIALS.items():
+        env = {k: v for k, v in os.environ.items() if k not in CREDENTIALS.values()}
+        for field_name, variable in CREDENTIALS.items():
             value = getattr(self, field_name)
             if value:
                 env[variable] = value
@@ -52,10 +53,6 @@ class Against:
 
     def options(self, env: str) -> list[str]:
         return ["--stratus-url", self.url, "--stratus-env", env, *(["-m", "smoke"] if self.smoke else [])]
-
-
-_CREDENTIALS = {"api_key": "STRATUS_API_KEY", "token": "STRATUS_TOKEN", "client": "STRATUS_CLIENT",
-                "invite": "STRATUS_INVITE"}  # fmt: skip
 
 
 def _library_dirs(root: Path) -> list[Path]:

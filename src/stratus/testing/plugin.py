@@ -156,7 +156,9 @@ def start_cloud(config: pytest.Config) -> StratusCloud:
 def _given(config: pytest.Config, name: str) -> str | None:
     """A credential for a deployed stack: ``--stratus-<name>``, else ``STRATUS_<NAME>`` (how ``stratus test
     --against`` passes them: no secret on a command line)."""
-    value = config.getoption(f"stratus_{name}") or os.environ.get(f"STRATUS_{name.upper()}")
+    from stratus.testing.remote import CREDENTIALS
+
+    value = config.getoption(f"stratus_{name}") or os.environ.get(CREDENTIALS[name])
     return str(value) if value else None
 
 

@@ -9,7 +9,12 @@ import httpx
 
 from stratus.errors import StratusError
 
-__all__ = ["check_stack"]
+__all__ = ["CREDENTIALS", "check_stack"]
+
+CREDENTIALS = {"api_key": "STRATUS_API_KEY", "token": "STRATUS_TOKEN", "client": "STRATUS_CLIENT",
+               "invite": "STRATUS_INVITE"}  # fmt: skip
+"""What a deployed stack's tests are given (``stratus test --against``), and the variable each travels in: pytest's
+environment, never its command line."""
 
 
 def check_stack(url: str, *, timeout: float = 15.0) -> None:
