@@ -21,12 +21,12 @@ from moto import mock_aws
 from stratus import naming
 from stratus.local.authorizer import LocalAuthorizer
 from stratus.local.cloud import DevOptions, LocalCloud
-from stratus.local.environ import Endpoints, resolve
+from stratus.local.environ import Endpoints
 from stratus.local.gateway import LambdaIntegration
 from stratus.local.logs import LogSink
 from stratus.local.postgres import PostgresServer
 from stratus.local.units import UnitFactory
-from stratus.testing.inprocess import provision
+from stratus.testing.inprocess import MockedAws, provision
 from tests.conformance.terraform_view import Thing
 
 if TYPE_CHECKING:
@@ -36,6 +36,17 @@ if TYPE_CHECKING:
     from stratus.manifest import Stack
 
 API, AWS, INVOKE = "http://127.0.0.1:8080", "http://127.0.0.1:5000", "http://127.0.0.1:8081"
+
+
+def _role_policies(iam: Any, stack: Stack) -> dict[str, list[dict[str, Any]]]:
+    """Service -> the statements of its role's inline policy in the local IAM."""
+    out = {}
+    for name, service in stack.plan.services.items():
+        for policy in iam.list_role_policies(RoleName=service.role_name)["PolicyNames"]:
+            document = iam.get_role_policy(RoleName=service.role_name, PolicyName=policy)["PolicyDocument"]
+            document = json.loads(document) if isinstance(document, str) else document
+            out.setdefault(name, []).extend(document["Statement"])
+    return out
 
 
 def _credentials() -> dict[str, str]:
@@ -53,6 +64,8 @@ class LocalView:
         region = stack.project.region
         with mock_aws():
             provisioned = provision(stack, databases)
+            MockedAws(sink, region).provision_roles(stack, provisioned)
+            self.policies = _role_policies(boto3.client("iam", region_name=region, **_credentials()), stack)
             self._read_aws(lambda service: boto3.client(service, region_name=region, **_credentials()))
             manager = boto3.client("secretsmanager", region_name=region, **_credentials())
             self.secrets = {}
@@ -72,7 +85,7 @@ class LocalView:
         self.database_names = {name: urlsplit(url).path.lstrip("/") for name, url in databases.items()}
         factory = UnitFactory(
             stack=stack, endpoints=self.endpoints, identity=None, sink=sink, http=None,  # type: ignore[arg-type]
-            sqs_client=lambda: None, max_environments=1,
+            sqs_client=lambda session: None, max_environments=1,
         )  # fmt: skip
         cloud = LocalCloud(stack, DevOptions(), sink)
         cloud.units = {name: factory.build(name) for name in stack.services}
@@ -204,13 +217,13 @@ class LocalView:
         }
 
     def grants(self) -> dict[str, list[tuple[str, tuple[str, ...], tuple[Thing | str, ...]]]]:
-        """The plan's grants of each service, resolved as the local cloud resolves references."""
+        """Each service's role policy as the local IAM holds it (what the enforcer evaluates)."""
         return {
             name: [
-                (g.sid, g.actions, tuple(self.thing(resolve(r, self.stack, self.endpoints)) for r in g.resources))
-                for g in service.grants
+                (s["Sid"], tuple(s["Action"]), tuple(self.thing(r) for r in s["Resource"]))
+                for s in self.policies.get(name, [])
             ]
-            for name, service in self.stack.plan.services.items()
+            for name in self.stack.plan.services
         }
 
     def routes(self) -> dict[str, dict[str, Any]]:

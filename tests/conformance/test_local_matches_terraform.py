@@ -11,7 +11,8 @@ and the local cloud's parts are built with its own code (:mod:`local_view`); the
 - the queues (DLQ, FIFO, visibility, retention, delay, long-poll wait, max receives), tables (keys, TTL), buckets
   (versioning), databases (the database created) and secrets (names; the length of a generated value);
 - the HTTP API's routes, their integrations (function, timeout) and authorizers (function, identity sources, TTL);
-- each service's grants (actions on the same resources).
+- each service's role policy, as the local IAM holds it (what the enforcer evaluates), against the role's
+  ``policy_statements`` in the Terraform (actions on the same resources).
 
 Over the reference stacks (the repository's and the infra snapshots') and over generated manifests (hypothesis,
 bounded). A difference fails naming the fact and the field.

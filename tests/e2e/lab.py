@@ -52,7 +52,33 @@ def handler(event, context):
             conn.execute("INSERT INTO visits VALUES (1)")
             count = conn.execute("SELECT count(*) FROM visits").fetchone()[0]
         return {"statusCode": 200, "body": json.dumps({"visits": count})}
+    if path == "/aws":
+        return aws_call(query.get("call", ""))
     return {"statusCode": 404, "body": "lab: no such path " + path}
+
+
+def aws_call(call):
+    # An AWS call with the function's own credentials: its outcome, or AWS's error, as JSON.
+    import boto3
+    from botocore.exceptions import ClientError
+
+    try:
+        if call == "whoami":
+            result = boto3.client("sts").get_caller_identity()["Arn"]
+        elif call == "undeclared":
+            item = {"id": {"S": "1"}}
+            result = boto3.client("dynamodb").put_item(TableName="lab-dev-notes", Item=item) and "written"
+        elif call == "invoke":
+            result = boto3.client("lambda").invoke(FunctionName="lab-dev-single", Payload=b"{}") and "invoked"
+        elif call == "send-later":
+            sqs = boto3.client("sqs")
+            result = sqs.send_message(QueueUrl=os.environ["LATER_QUEUE_URL"], MessageBody="x") and "sent"
+        else:
+            return {"statusCode": 400, "body": "unknown call " + call}
+    except ClientError as exc:
+        error = {"error": exc.response["Error"], "status": exc.response["ResponseMetadata"]["HTTPStatusCode"]}
+        return {"statusCode": 200, "body": json.dumps(error)}
+    return {"statusCode": 200, "body": json.dumps({"result": result})}
 """
 
 BROKEN_HANDLER = """
@@ -98,10 +124,14 @@ path = "/single"
 source = "services/lab"
 handler = "lab.main.handler"
 reserved_concurrency = 1
+uses = { notes = "read" }
 
 [services.broken]
 kind = "lambda"
 path = "/broken"
+
+[tables.notes]
+hash_key = "id"
 
 [network]
 create = true

@@ -131,7 +131,7 @@ def job_states(stack: DevStack) -> dict[str, dict[str, object]]:
     import boto3
 
     dynamodb = boto3.client("dynamodb", endpoint_url=str(stack.state()["aws"]), region_name="us-east-1",
-                            aws_access_key_id="x", aws_secret_access_key="x")  # fmt: skip
+                            aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
     out: dict[str, dict[str, object]] = {}
     for page in dynamodb.get_paginator("scan").paginate(TableName="reliab-dev-job-records"):
         for item in page["Items"]:

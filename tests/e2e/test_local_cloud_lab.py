@@ -35,8 +35,8 @@ def lambda_client(stack: DevStack) -> object:
         "lambda",
         endpoint_url=stack.invoke_url,
         region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
         config=Config(retries={"max_attempts": 0}, read_timeout=30),
     )
 
@@ -261,3 +261,47 @@ def test_the_database_is_an_embedded_postgres_kept_across_restarts(lab: DevStack
     assert first.status_code == 200, first.text
     count = first.json()["visits"]
     assert lab.client.get("/lab/db").json()["visits"] == count + 1
+
+
+def aws_call(stack: DevStack, call: str, path: str = "/lab/aws") -> dict[str, object]:
+    """What the lab function got for one AWS call made with its own credentials."""
+    return echo(stack, path, params={"call": call})
+
+
+def test_each_function_runs_as_its_services_role_and_undeclared_access_is_denied_as_in_aws(lab: DevStack) -> None:
+    # GIVEN the lab service, which uses the records database but not the notes table
+    role = "arn:aws:sts::123456789012:assumed-role/lab-dev-lab-role/lab-dev-lab"
+    # THEN its function runs with a session of its service's role, named after the function (as Lambda names it)
+    assert aws_call(lab, "whoami") == {"result": role}
+    # AND a write to a table it did not declare fails as in AWS: DynamoDB's AccessDeniedException, HTTP 400
+    denied = aws_call(lab, "undeclared")
+    assert denied["status"] == 400
+    assert denied["error"] == {  # https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html
+        "Code": "AccessDeniedException",
+        "Message": f"User: {role} is not authorized to perform: dynamodb:PutItem on resource: "
+        "arn:aws:dynamodb:us-east-1:123456789012:table/lab-dev-notes because no identity-based policy allows "
+        "the dynamodb:PutItem action",
+    }
+    # AND its log says which `uses` entry would grant it
+    lab.wait_log(r"IAM denied dynamodb:PutItem on table 'notes': add notes = \"write\" to services\.lab\.uses")
+    # AND invoking another function, which nothing granted, is Lambda's AccessDeniedException (403)
+    invoked = aws_call(lab, "invoke")
+    assert invoked["status"] == 403
+    assert invoked["error"]["Code"] == "AccessDeniedException"  # type: ignore[index]
+    assert "lambda:InvokeFunction on resource: arn:aws:lambda:us-east-1:123456789012:function:lab-dev-single" in str(
+        invoked["error"]
+    )
+
+
+def test_the_invoke_api_refuses_unsigned_and_unknown_callers_as_lambda_does(lab: DevStack) -> None:
+    unsigned = httpx.post(f"{lab.invoke_url}/2015-03-31/functions/lab-dev-lab/invocations", content=b"{}")
+    assert unsigned.status_code == 403
+    assert unsigned.headers["x-amzn-errortype"].startswith("MissingAuthenticationTokenException")
+    stranger = boto3.client(
+        "lambda", endpoint_url=lab.invoke_url, region_name="us-east-1", aws_access_key_id="AKIASTRANGER",
+        aws_secret_access_key="x", config=Config(retries={"max_attempts": 0}),
+    )  # fmt: skip
+    with pytest.raises(stranger.exceptions.ClientError) as refused:
+        stranger.invoke(FunctionName="lab-dev-lab", Payload=b"{}")
+    assert refused.value.response["Error"]["Code"] == "UnrecognizedClientException"
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403

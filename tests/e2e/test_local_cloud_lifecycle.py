@@ -141,14 +141,18 @@ def test_stage_throttling_answers_429_past_the_burst(tmp_path: Path) -> None:
 
 def test_a_body_over_10_mb_is_refused_with_413(tmp_path: Path) -> None:
     root = make_lab(tmp_path, databases=False)
-    stack = DevStack(root)
+    # (and `--no-iam`: the session enforces no IAM, so what the lab did not declare is not refused)
+    stack = DevStack(root, "--no-iam")
     try:
         too_big = stack.client.post("/lab/echo", content=b"x" * (10 * 1024 * 1024 + 1))
         fits = stack.client.post("/lab/bare", content=b"x" * 1024)
+        undeclared = stack.client.get("/lab/aws", params={"call": "undeclared"})
     finally:
         stack.stop()
     assert too_big.status_code == 413
     assert fits.status_code == 200
+    assert "IAM off (--no-iam)" in stack.output()
+    assert undeclared.json() == {"result": "written"}
 
 
 def test_an_unhealthy_container_is_restarted_and_routed_again(tmp_path: Path) -> None:
@@ -223,6 +227,8 @@ def test_a_service_added_to_the_manifest_is_routed_without_a_restart(tmp_path: P
         wait_until(lambda: stack.client.get("/extra/bare").status_code == 200, 10, stack)
         env = stack.client.get("/extra/echo").json()["env"]
         assert env["AWS_LAMBDA_FUNCTION_NAME"] == "lab-dev-extra"
+        # AND it runs as a role of its own, whose policy grants what it declared
+        assert stack.client.get("/extra/aws", params={"call": "send-later"}).json() == {"result": "sent"}
         assert stack.client.get("/lab/bare").status_code == 200
         # AND an invalid edit is reported and changes nothing
         manifest.write_text(manifest.read_text().replace('path = "/extra"', 'path = "/lab"'))

@@ -31,8 +31,8 @@ def sqs_client(stack: DevStack) -> Any:
         "sqs",
         endpoint_url=str(stack.state()["aws"]),
         region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     )
 
 
@@ -104,8 +104,8 @@ def _peek(client: Any, url: str) -> list[dict[str, Any]]:
 
 def test_s3_notifications_invoke_the_function_with_awss_event_after_the_put(qlab: DevStack) -> None:
     s3 = boto3.client(
-        "s3", endpoint_url=str(qlab.state()["aws"]), region_name="us-east-1", aws_access_key_id="x",
-        aws_secret_access_key="x",
+        "s3", endpoint_url=str(qlab.state()["aws"]), region_name="us-east-1", aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     )  # fmt: skip
     # WHEN objects are put under and outside the notification's filters, and one is deleted
     s3.put_object(Bucket="qlab-dev-uploads", Key="in/red flower.txt", Body=b"hello")

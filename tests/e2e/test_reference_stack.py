@@ -69,7 +69,11 @@ def test_a_job_is_accepted_queued_and_processed_by_the_consumer(stack: DevStack)
 def test_the_jobs_queue_has_its_dead_letter_queue(stack: DevStack) -> None:
     state = stack.state()
     sqs = boto3.client(
-        "sqs", endpoint_url=str(state["aws"]), region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+        "sqs",
+        endpoint_url=str(state["aws"]),
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     )
     url = sqs.get_queue_url(QueueName="stratus-dev-jobs")["QueueUrl"]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]

@@ -29,7 +29,7 @@ def sqs() -> Iterator[Any]:
     )  # fmt: skip
     client = boto3.client(
         "sqs", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-        aws_access_key_id="x", aws_secret_access_key="x",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
     )  # fmt: skip
     deadline = time.monotonic() + 20
     while True:

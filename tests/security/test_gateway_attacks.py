@@ -70,7 +70,11 @@ def wsgi_upstream() -> Iterator[str]:
 
 def _tables(endpoint: str) -> tuple[Any, dict[str, str]]:
     dynamodb = boto3.client(
-        "dynamodb", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     )
     names = {}
     for table, key in TABLES.items():

@@ -266,10 +266,12 @@ def moto_server(module: str = "moto.server", *, timeout: float = 30) -> Iterator
     """A moto server in a subprocess (``python -m <module> -H 127.0.0.1 -p <port>``); yields its URL.
 
     The local cloud's (``module="stratus.local.aws_server"``) makes each DynamoDB action atomic, as AWS does;
-    moto's in-process mock does not, across threads. The server sees no ``AWS_*`` variable of the test's.
+    moto's in-process mock does not, across threads. The server sees no ``AWS_*`` variable of the test's, and
+    enforces no IAM (``STRATUS_IAM=off``): the tests that use it sign with any credentials, as with moto's mock.
     """
     port = free_port()
     env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    env["STRATUS_IAM"] = "off"
     command = [sys.executable, "-m", module, "-H", "127.0.0.1", "-p", str(port)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

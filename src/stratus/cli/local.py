@@ -37,6 +37,9 @@ def dev(
     ] = 8,
     access_log: Annotated[bool, typer.Option(help="Log every API request.")] = True,
     reload: Annotated[bool, typer.Option(help="Reload a service when its code or stratus.toml changes.")] = True,
+    iam: Annotated[
+        bool, typer.Option(help="Enforce IAM: each service runs as its role; what it did not declare is denied.")
+    ] = True,
 ) -> None:
     """Run the whole stack locally: HTTP API, Lambdas, containers, AWS and PostgreSQL."""
     import sys
@@ -54,6 +57,7 @@ def dev(
         max_environments=max_environments,
         access_log=access_log,
         reload=reload,
+        iam=iam,
     )
     serve(load_stack(env=env), options, _print_ready)
 

@@ -8,10 +8,11 @@ master user's): the same resources, under the same names (``stack.plan``), as ``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
@@ -23,7 +24,8 @@ from stratus_common.aws import new_session
 
 from stratus import naming
 from stratus.errors import LocalCloudError
-from stratus.local import processes
+from stratus.local import processes, roles
+from stratus.local.iam.enforcer import DENIED_MARK
 
 if TYPE_CHECKING:
     from stratus.local.logs import LogSink
@@ -42,6 +44,9 @@ class Provisioned:
     dlq_arns: dict[str, str] = field(default_factory=dict)
     database_secrets: dict[str, str] = field(default_factory=dict)  # database -> its credentials' secret ARN
     secrets: dict[str, str] = field(default_factory=dict)  # declared secret -> its ARN
+    roles: dict[str, str] = field(default_factory=dict)  # service -> its role's ARN (IAM enforced)
+    # session name (a function's, or a container service's) -> the variables of its assumed-role credentials
+    credentials: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @classmethod
     def aws_shaped(cls, plan: Plan, account: str) -> Provisioned:
@@ -59,6 +64,12 @@ class Provisioned:
         return out
 
 
+# How long the sessions the local cloud issues to its functions and containers last. In AWS, Lambda and ECS
+# renew them unseen (an execution environment is recycled, a container's credentials endpoint refreshes); a
+# local process keeps the variables it started with, so its session outlives any `stratus dev` session.
+SESSION_SECONDS = 30 * 24 * 3600
+
+
 def database_secret_name(database: DatabasePlan) -> str:
     """The local stand-in for the secret RDS manages for a database's master user."""
     return f"{database.aws_name}-credentials"
@@ -67,10 +78,20 @@ def database_secret_name(database: DatabasePlan) -> str:
 class LocalAws:
     """Starts, provisions and stops the moto server."""
 
-    def __init__(self, sink: LogSink, region: str, invoke_url: str = "") -> None:
+    def __init__(
+        self,
+        sink: LogSink,
+        region: str,
+        invoke_url: str = "",
+        *,
+        iam: bool = True,
+        on_denied: Callable[[dict[str, str]], None] | None = None,
+    ) -> None:
         self.sink = sink
         self.region = region
         self.invoke_url = invoke_url  # where S3 notifications invoke Lambda functions
+        self.iam = iam  # enforce IAM: each service runs with its role's credentials
+        self.on_denied = on_denied  # told of each call IAM refused (the enforcer's line, parsed)
         self.port = 0
         self.process: asyncio.subprocess.Process | None = None
         self._pump: asyncio.Task[None] | None = None
@@ -79,14 +100,17 @@ class LocalAws:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, credentials: Mapping[str, str] | None = None) -> Any:
+        """A boto3 client of the local AWS: the account's own credentials, or ``credentials`` (a session's
+        ``AWS_*`` variables)."""
+        keys = credentials or naming.LOCAL_CREDENTIALS
         return new_session().client(
             service,  # type: ignore[call-overload]
             endpoint_url=self.endpoint,
             region_name=self.region,
-            aws_access_key_id=naming.LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=naming.LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=naming.LOCAL_CREDENTIALS["AWS_SESSION_TOKEN"],
+            aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=keys["AWS_SESSION_TOKEN"],
             config=Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=2, read_timeout=30),
         )
 
@@ -94,7 +118,11 @@ class LocalAws:
         self.port = processes.free_port()
         # moto must not inherit AWS_* settings: an AWS_PROFILE naming a missing profile breaks every request.
         env = processes.clean_environ(
-            {"MOTO_ACCOUNT_ID": naming.LOCAL_ACCOUNT_ID, "STRATUS_INVOKE_URL": self.invoke_url}
+            {
+                "MOTO_ACCOUNT_ID": naming.LOCAL_ACCOUNT_ID,
+                "STRATUS_INVOKE_URL": self.invoke_url,
+                "STRATUS_IAM": "enforce" if self.iam else "off",
+            }
         )
         self.process = await processes.spawn(
             [sys.executable, "-m", "stratus.local.aws_server", "-H", "127.0.0.1", "-p", str(self.port)], env=env
@@ -117,8 +145,17 @@ class LocalAws:
 
     async def _pump_output(self) -> None:
         assert self.process is not None and self.process.stdout is not None
-        async for line in self.process.stdout:
-            self.sink.write("aws", line.decode(errors="replace"))
+        async for raw in self.process.stdout:
+            line = raw.decode(errors="replace")
+            if line.startswith(DENIED_MARK):
+                try:
+                    denied = json.loads(line[len(DENIED_MARK) :])
+                except ValueError:
+                    denied = None
+                if isinstance(denied, dict) and self.on_denied is not None:
+                    self.on_denied(denied)
+                    continue
+            self.sink.write("aws", line)
 
     async def stop(self) -> None:
         if self.process is not None:
@@ -130,7 +167,38 @@ class LocalAws:
         """Create what ``stack`` declares (idempotent: a reloaded manifest adds what is new); ``databases`` are
         the URLs of the local PostgreSQL servers, whose credentials go to each database's secret, and ``secrets``
         the values of the declared secrets."""
-        return await asyncio.to_thread(self.provision_now, stack.plan, databases, secrets)
+        provisioned = await asyncio.to_thread(self.provision_now, stack.plan, databases, secrets)
+        if self.iam:
+            await asyncio.to_thread(self.provision_roles, stack, provisioned)
+        return provisioned
+
+    def provision_roles(self, stack: Stack, provisioned: Provisioned) -> None:
+        """Each service's role with its policy (:mod:`stratus.local.roles`), and credentials of a session of it
+        for each function and container, in ``provisioned``. Sessions are issued by the local cloud as Lambda
+        and ECS issue them, for :data:`SESSION_SECONDS`."""
+        iam, sts = self.client("iam"), self.client("sts")
+        for role in roles.roles(stack, provisioned):
+            try:
+                arn = iam.create_role(
+                    RoleName=role.name, AssumeRolePolicyDocument=role.trust_policy, MaxSessionDuration=43200
+                )["Role"]["Arn"]
+            except iam.exceptions.EntityAlreadyExistsException:  # a reloaded manifest: the policy may differ
+                arn = iam.get_role(RoleName=role.name)["Role"]["Arn"]
+            if role.policy is not None:
+                document = json.dumps(role.policy)
+                iam.put_role_policy(RoleName=role.name, PolicyName=role.policy_name, PolicyDocument=document)
+            else:
+                with contextlib.suppress(iam.exceptions.NoSuchEntityException):
+                    iam.delete_role_policy(RoleName=role.name, PolicyName=role.policy_name)
+            provisioned.roles[role.service] = arn
+            for session in role.sessions:
+                issued = sts.assume_role(RoleArn=arn, RoleSessionName=session[:64], DurationSeconds=SESSION_SECONDS)
+                keys = issued["Credentials"]
+                provisioned.credentials[session] = {
+                    "AWS_ACCESS_KEY_ID": keys["AccessKeyId"],
+                    "AWS_SECRET_ACCESS_KEY": keys["SecretAccessKey"],
+                    "AWS_SESSION_TOKEN": keys["SessionToken"],
+                }
 
     def provision_now(self, plan: Plan, databases: Mapping[str, str], secrets: Mapping[str, str]) -> Provisioned:
         """What :meth:`provision` does, in this thread (a test's AWS of its own, :mod:`stratus.testing.inprocess`)."""

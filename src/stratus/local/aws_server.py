@@ -15,6 +15,8 @@ Run as ``python -m stratus.local.aws_server --port N`` (moto's own console scrip
 - SQS queues are stored so that their costs do not grow with the backlog (``stratus.local.sqs_store``).
 - Bedrock Runtime's ``Converse`` and ``InvokeModel`` are answered by an offline generator
   (:mod:`stratus.local.bedrock`): moto's answer ``{}`` and has no ``Converse``.
+- IAM is enforced (:mod:`stratus.local.iam`) unless ``STRATUS_IAM=off``: every request is authenticated and
+  authorised as AWS would, before moto sees it.
 - The werkzeug request log is silenced (one line per AWS call would drown the stack's own logs).
 """
 
@@ -26,7 +28,6 @@ import logging
 import os
 import queue
 import threading
-import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -54,9 +55,10 @@ def _no_nagle() -> None:
 
 
 def _deliver_s3_notifications(invoke_url: str) -> None:
-    import httpx
     import moto.s3.notifications
+    from stratus_common.aws import new_session
 
+    from stratus import naming
     from stratus.events import s3 as s3_events
 
     outbox: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
@@ -65,35 +67,46 @@ def _deliver_s3_notifications(invoke_url: str) -> None:
         outbox.put((fn_arn, s3_events.complete(event_body)))
 
     def sender() -> None:
-        with httpx.Client(base_url=invoke_url, timeout=10) as client:
-            while True:
-                arn, event = outbox.get()
-                try:
-                    client.post(
-                        f"/2015-03-31/functions/{urllib.parse.quote(arn, safe='')}/invocations",
-                        content=json.dumps(event).encode(),
-                        headers={"X-Amz-Invocation-Type": "Event", "Content-Type": "application/json"},
-                    ).raise_for_status()
-                except httpx.HTTPError as exc:
-                    print(f"S3 notification to {arn} not delivered: {exc}", flush=True)
+        # S3 invokes as its service principal, which the function's resource policy allows; locally it signs
+        # as the account, which IAM allows everything.
+        clients: dict[str, Any] = {}
+        while True:
+            arn, event = outbox.get()
+            region = arn.split(":")[3]
+            if region not in clients:
+                clients[region] = new_session().client(
+                    "lambda",
+                    endpoint_url=invoke_url,
+                    region_name=region,
+                    aws_access_key_id=naming.LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                    aws_secret_access_key=naming.LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                    aws_session_token=naming.LOCAL_CREDENTIALS["AWS_SESSION_TOKEN"],
+                )
+            try:
+                clients[region].invoke(FunctionName=arn, InvocationType="Event", Payload=json.dumps(event).encode())
+            except Exception as exc:
+                print(f"S3 notification to {arn} not delivered: {exc}", flush=True)
 
     moto.s3.notifications._invoke_awslambda = invoke
     threading.Thread(target=sender, name="s3-notifications", daemon=True).start()
 
 
-def _bedrock_runtime() -> None:
+def _front(iam_account: str | None) -> None:
+    """What stands before moto: IAM (unless turned off), then Bedrock Runtime."""
     from moto import server
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
     from stratus.local import bedrock
+    from stratus.local.iam.enforcer import Enforcer
 
     class Dispatcher(DomainDispatcherApplication):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            self._with_bedrock = bedrock.middleware(super().__call__)
+            app = bedrock.middleware(super().__call__)
+            self._front = Enforcer(iam_account).wrap(app) if iam_account else app
 
         def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-            return self._with_bedrock(environ, start_response)
+            return self._front(environ, start_response)
 
     server.DomainDispatcherApplication = Dispatcher  # type: ignore[attr-defined]
 
@@ -103,7 +116,8 @@ def main(argv: list[str] | None = None) -> None:
     _serialise_dynamodb()
     _no_nagle()
     sqs_store.install()
-    _bedrock_runtime()
+    iam = os.environ.get("STRATUS_IAM", "enforce") != "off"
+    _front(os.environ.get("MOTO_ACCOUNT_ID", "123456789012") if iam else None)
     if os.environ.get("STRATUS_INVOKE_URL"):
         _deliver_s3_notifications(os.environ["STRATUS_INVOKE_URL"])
     from moto import server

@@ -27,15 +27,15 @@ import httpx
 import uvicorn
 
 from stratus import naming, paths
-from stratus.local import http_server, processes
+from stratus.local import http_server, processes, roles
 from stratus.local.authorizer import LocalAuthorizer
-from stratus.local.aws import LocalAws
+from stratus.local.aws import LocalAws, Provisioned
 from stratus.local.environ import Endpoints
 from stratus.local.gateway import ApiIdentity, HttpApi, Integration
 from stratus.local.httpapi.cors import CorsConfig
 from stratus.local.httpapi.routes import RouteTable
 from stratus.local.httpapi.throttle import TokenBucket
-from stratus.local.invoke_api import InvokeApi
+from stratus.local.invoke_api import IamCheck, InvokeApi
 from stratus.local.postgres import LocalPostgres
 from stratus.local.secrets import local_values
 from stratus.local.state import DevLock, DevState
@@ -59,6 +59,7 @@ class DevOptions:
     max_environments: int = 8
     access_log: bool = True
     reload: bool = True
+    iam: bool = True  # enforce IAM: each service runs as its role, undeclared access is AccessDenied
 
 
 @dataclass
@@ -83,7 +84,10 @@ class LocalCloud:
         self.options = options
         self.sink = sink
         self.lock = DevLock(stack.root)
-        self.aws = LocalAws(sink, stack.project.region, invoke_url=self.invoke_url)
+        self.aws = LocalAws(
+            sink, stack.project.region, invoke_url=self.invoke_url, iam=options.iam, on_denied=self._denied
+        )
+        self._provisioned: Provisioned | None = None
         self.postgres = LocalPostgres(paths.postgres_dir(stack.root))
         self.units: dict[str, ServiceUnit] = {}
         self.functions: dict[str, LambdaFunction] = {}  # every function of every unit, shared with the Invoke API
@@ -147,6 +151,7 @@ class LocalCloud:
         """Provision what ``stack`` declares (idempotent) and return a factory of its services' units."""
         values = local_values(stack.root, dict(stack.plan.secrets))
         provisioned = await self.aws.provision(stack, self.postgres.urls(), values)
+        self._provisioned = provisioned
         endpoints = Endpoints(
             aws=self.aws.endpoint,
             invoke=self.invoke_url,
@@ -160,7 +165,7 @@ class LocalCloud:
             identity=self._identity(stack),
             sink=self.sink,
             http=self._http,
-            sqs_client=lambda: self.aws.client("sqs"),
+            sqs_client=lambda session: self.aws.client("sqs", provisioned.credentials.get(session)),
             max_environments=self.options.max_environments,
         )
 
@@ -174,7 +179,21 @@ class LocalCloud:
             (len(self.stack.buckets), "bucket"),
         ]
         parts = [f"{n} {what}{'s' * (n != 1)}" for n, what in counts if n]
-        return ", ".join(parts) or "no resources declared"
+        iam = "IAM enforced (each service as its role)" if self.options.iam else "IAM off (--no-iam)"
+        return ", ".join([*parts, iam]) if parts else f"no resources declared, {iam}"
+
+    def _denied(self, denied: dict[str, str]) -> None:
+        """IAM refused a call: the caller's log says which ``uses`` entry would grant it."""
+        stack, provisioned = self.stack, self._provisioned
+        session = str(denied.get("principal", "")).rsplit("/", 1)[-1]
+        for name, service in stack.plan.services.items():
+            if service.role_name != denied.get("role") or provisioned is None:
+                continue
+            source = next((f.source for f in service.functions if f.name == session), name)
+            self.sink.write(source, roles.hint(stack, provisioned, name, denied["action"], denied["resource"]))
+            return
+        what = f"{denied.get('action')} on {denied.get('resource')} to {denied.get('principal')}"
+        self.sink.write("aws", f"IAM denied {what}")
 
     def _index_functions(self) -> None:
         self.functions.clear()
@@ -229,7 +248,10 @@ class LocalCloud:
         assert self.api is not None
         api_socket, invoke_socket = self._sockets
         self._api_server = await http_server.serve(self.api, api_socket)
-        invoke = InvokeApi(self.functions, self.sink, self.stack.project.region, naming.LOCAL_ACCOUNT_ID)
+        check = IamCheck(self.aws.endpoint, self._http) if self.options.iam else None
+        invoke = InvokeApi(
+            self.functions, self.sink, self.stack.project.region, naming.LOCAL_ACCOUNT_ID, authorize=check
+        )
         config = uvicorn.Config(
             invoke,
             lifespan="off",

@@ -2,9 +2,10 @@
 
 A service gets the variables its plan declares (``stack.plan.services[name].environment``: identity, one per
 resource it uses, the manifest's ``env``), each reference resolved to what the local cloud runs
-(:func:`resolve`), plus what the platform sets: AWS settings pointing at the local cloud (``AWS_ENDPOINT_URL``,
-which boto3 honours, and ``AWS_ENDPOINT_URL_LAMBDA`` for the local Invoke API) and, for a Lambda function, the
-variables the Lambda runtime sets (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html).
+(:func:`resolve`), plus what the platform sets: the credentials of a session of the service's role
+(:mod:`stratus.local.roles`), AWS settings pointing at the local cloud (``AWS_ENDPOINT_URL``, which boto3
+honours, and ``AWS_ENDPOINT_URL_LAMBDA`` for the local Invoke API) and, for a Lambda function, the variables the
+Lambda runtime sets (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html).
 """
 
 from __future__ import annotations
@@ -73,10 +74,12 @@ def declared_environ(stack: Stack, name: str, endpoints: Endpoints) -> dict[str,
     }
 
 
-def service_environ(stack: Stack, name: str, endpoints: Endpoints) -> dict[str, str]:
-    """What any service process (Lambda or container) sees."""
+def service_environ(stack: Stack, name: str, endpoints: Endpoints, session: str | None = None) -> dict[str, str]:
+    """What any service process (Lambda or container) sees; ``session`` names its role's session (a function's
+    name, or a container service's): its credentials, when the local cloud enforces IAM, else the account's."""
     env = base_environ()
-    env.update(naming.LOCAL_CREDENTIALS)
+    credentials = endpoints.provisioned.credentials
+    env.update(credentials.get(session or stack.plan.services[name].aws_name) or naming.LOCAL_CREDENTIALS)
     env.update(
         {
             "AWS_REGION": stack.project.region,
@@ -91,7 +94,7 @@ def service_environ(stack: Stack, name: str, endpoints: Endpoints) -> dict[str, 
 
 def lambda_environ(stack: Stack, function: Function, *, task_root: Path, endpoints: Endpoints) -> dict[str, str]:
     """A Lambda function's variables: its service's plus those the Lambda runtime sets."""
-    env = service_environ(stack, function.service, endpoints)
+    env = service_environ(stack, function.service, endpoints, session=function.name)
     # Lambda's reserved variables win over the manifest's, as in AWS (which refuses to set them).
     env.update(runtime_environ(function, task_root))
     return env

@@ -8,18 +8,27 @@ Tail`` returns the invocation's last 4 KB of log in ``X-Amz-Log-Result``. A fail
 Lambda's error types (``ResourceNotFoundException`` 404, ``InvalidRequestContentException`` 400,
 ``RequestTooLargeException`` 413, ``TooManyRequestsException`` 429).
 FunctionName may be the function's name, its ARN, or (locally) the service's name.
+
+With IAM enforced, each call is authenticated and authorised (``lambda:InvokeFunction`` on the function's ARN) by
+the embedded AWS's enforcer (:class:`IamCheck`) before anything else, so a caller without the grant gets Lambda's
+``AccessDeniedException`` (403) even for a function that does not exist, as in AWS.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import httpx
 
 from stratus import naming
+from stratus.local.iam.enforcer import AUTHORIZE_PATH
 from stratus.local.runtime.function import TooManyRequests
 
 if TYPE_CHECKING:
@@ -36,14 +45,51 @@ SYNC_LIMIT = 6 * 1024 * 1024
 ASYNC_LIMIT = 1024 * 1024
 
 
+Answer = tuple[int, list[tuple[str, str]], bytes]
+
+
+class IamCheck:
+    """Asks the embedded AWS's IAM enforcer (``POST /_stratus/iam/authorize``) about a request received here."""
+
+    def __init__(self, aws_endpoint: str, http: httpx.AsyncClient) -> None:
+        self.url = aws_endpoint + AUTHORIZE_PATH
+        self.http = http
+
+    async def __call__(self, scope: Scope, body: bytes) -> Answer | None:
+        raw_path = scope.get("raw_path") or quote(scope["path"]).encode()
+        client = scope.get("client") or ("127.0.0.1", 0)
+        request = {
+            "method": scope["method"],
+            "raw_path": raw_path.decode("latin-1"),
+            "query": scope.get("query_string", b"").decode("latin-1"),
+            "headers": {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]},
+            "body_sha256": hashlib.sha256(body).hexdigest(),
+            "source_ip": client[0],
+        }
+        decision = (await self.http.post(self.url, json=request)).json()
+        if decision.get("allowed"):
+            return None
+        headers = [(str(k), str(v)) for k, v in decision["headers"]]
+        return int(decision["status"]), headers, str(decision["body"]).encode()
+
+
 class InvokeApi:
     """ASGI app serving Lambda's Invoke operation for the stack's functions."""
 
-    def __init__(self, functions: dict[str, LambdaFunction], sink: LogSink, region: str, account_id: str) -> None:
+    def __init__(
+        self,
+        functions: dict[str, LambdaFunction],
+        sink: LogSink,
+        region: str,
+        account_id: str,
+        *,
+        authorize: Callable[[Scope, bytes], Awaitable[Answer | None]] | None = None,
+    ) -> None:
         self.functions = functions
         self.sink = sink
         self.region = region
         self.account_id = account_id
+        self.authorize = authorize  # IAM: None lets every caller invoke
         self._background: set[asyncio.Task[object]] = set()
 
     def find(self, name: str) -> LambdaFunction | None:
@@ -62,7 +108,8 @@ class InvokeApi:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
-        status, headers, payload = await self._handle(scope, body)
+        refused = await self.authorize(scope, body) if self.authorize is not None else None
+        status, headers, payload = refused or await self._handle(scope, body)
         raw = [(k.encode(), v.encode()) for k, v in headers]
         raw.append((b"content-length", str(len(payload)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": raw})

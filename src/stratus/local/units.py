@@ -92,7 +92,7 @@ class UnitFactory:
         identity: ApiIdentity,
         sink: LogSink,
         http: httpx.AsyncClient,
-        sqs_client: Callable[[], object],
+        sqs_client: Callable[[str], object],
         max_environments: int,
     ) -> None:
         self.stack = stack
@@ -147,7 +147,8 @@ class UnitFactory:
     def _queue_source(self, function: LambdaFunction, trigger: QueueTrigger) -> SqsEventSource:
         provisioned = self.endpoints.provisioned
         return SqsEventSource(
-            client_factory=self.sqs_client,
+            # The event source mapping polls with the function's role, as in AWS.
+            client_factory=lambda: self.sqs_client(function.config.name),
             queue_url=provisioned.queue_urls[trigger.queue],
             queue_arn=provisioned.queue_arns[trigger.queue],
             region=self.stack.project.region,

@@ -134,3 +134,19 @@ def service_grants(stack: Stack, service: str) -> list[Grant]:
             # Query and Scan of a global secondary index are authorised on <table arn>/index/<name>, not the table.
             out.append(Grant(_sid(binding, "indexes"), _DDB_INDEX_READ, (Ref("table", binding.name, "index_arns"),)))
     return out
+
+
+def accesses_granting(kind: str, attr: str, action: str) -> list[str]:
+    """The access levels of ``uses`` under which a resource of ``kind`` is granted ``action`` on the ARN its
+    attribute ``attr`` names (``("table", "arn", "dynamodb:PutItem")`` -> ``["write", "read-write"]``), weakest
+    first: what a refused call would have needed."""
+    out = []
+    for (granted_kind, access), by_what in ACTIONS.items():
+        if granted_kind != kind:
+            continue
+        actions = {a for what, acts in by_what.items() if _RESOURCE_ATTRIBUTE[what] == attr for a in acts}
+        if kind == "table" and attr == "index_arns" and access != "write":
+            actions.update(_DDB_INDEX_READ)
+        if action in actions:
+            out.append(access)
+    return out

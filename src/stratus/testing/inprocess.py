@@ -23,6 +23,8 @@ from stratus.local.aws import LocalAws, Provisioned
 from stratus.local.logs import LogSink
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import pytest
 
     from stratus.manifest import Stack
@@ -33,9 +35,9 @@ __all__ = ["InProcess", "MockedAws", "provision"]
 class MockedAws(LocalAws):
     """The local cloud's provisioning, against moto in this process instead of a moto server."""
 
-    def client(self, service: str) -> Any:
-        credentials = {k.lower(): v for k, v in naming.LOCAL_CREDENTIALS.items()}
-        return boto3.client(service, region_name=self.region, **credentials)  # type: ignore[call-overload]
+    def client(self, service: str, credentials: Mapping[str, str] | None = None) -> Any:
+        keys = {k.lower(): v for k, v in (credentials or naming.LOCAL_CREDENTIALS).items()}
+        return boto3.client(service, region_name=self.region, **keys)  # type: ignore[call-overload]
 
 
 def provision(stack: Stack, databases: dict[str, str] | None = None) -> Provisioned:
