@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from stratus.local.environ import Endpoints, resolve
-from stratus.manifest.grants import accesses_granting
+from stratus.manifest.grants import ACTIONS, accesses_granting
 from stratus.manifest.refs import Ref
 
 if TYPE_CHECKING:
@@ -104,6 +104,4 @@ def _resources(stack: Stack) -> dict[str, list[str]]:
 
 
 def _levels(kind: str) -> list[str]:
-    from stratus.manifest.grants import ACTIONS
-
     return [access for (k, access) in ACTIONS if k == kind]

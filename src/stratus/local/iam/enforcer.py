@@ -14,7 +14,6 @@ import io
 import json
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
@@ -24,20 +23,10 @@ from stratus.local.iam import errors, identities, operations, policy, sigv4
 StartResponse = Callable[..., Any]
 Wsgi = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 Answer = tuple[int, list[tuple[str, str]], bytes]
+Request = sigv4.Received
 DENIED_MARK = "STRATUS-IAM-DENIED "
 AUTHORIZE_PATH = "/_stratus/iam/authorize"
 _REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found"}
-
-
-@dataclass(frozen=True)
-class Request:
-    method: str
-    raw_path: str
-    query: str
-    headers: dict[str, str]  # lower-case names
-    body: bytes
-    source_ip: str
-    body_sha256: str = ""
 
 
 class _Refused(Exception):
@@ -68,10 +57,8 @@ class Enforcer:
 
     def _authenticate(self, request: Request) -> tuple[sigv4.Signed, identities.Principal]:
         """Who signed ``request``, once the signature, its date and the credentials are checked."""
-        received = sigv4.Received(request.method, request.raw_path, request.query, request.headers, request.body,
-                                  request.body_sha256)  # fmt: skip
         try:
-            signed = sigv4.read(received)
+            signed = sigv4.read(request)
         except sigv4.Unsigned:
             raise _Refused(_guess_service(request), "unsigned") from None
         except sigv4.Malformed as exc:
@@ -96,9 +83,9 @@ class Enforcer:
             raise _Refused(service, "denied", stale)
         if stale:  # S3 words a skewed clock its own way (RequestTimeTooSkewed)
             raise _Refused(service, "stale", "" if service == "s3" else stale)
-        if not sigv4.valid(signed, received, principal.secret):
+        if not sigv4.valid(signed, request, principal.secret):
             raise _Refused(service, "signature")
-        if service == "s3" and sigv4.payload_mismatch(received):
+        if service == "s3" and sigv4.payload_mismatch(request):
             raise _Refused(service, "content-sha256")
         return signed, principal
 
@@ -193,9 +180,9 @@ class Enforcer:
         """The decision for a request another local endpoint received, described in ``request``'s JSON body."""
         try:
             data = json.loads(request.body)
-            forwarded = Request(data["method"], data["raw_path"], data.get("query", ""),
-                                {k.lower(): v for k, v in data["headers"].items()}, b"", data.get("source_ip", ""),
-                                data["body_sha256"])  # fmt: skip
+            received = {k.lower(): v for k, v in data["headers"].items()}
+            forwarded = Request(data["method"], data["raw_path"], data.get("query", ""), received, b"",
+                                body_sha256=data["body_sha256"], source_ip=data.get("source_ip", ""))  # fmt: skip
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             return 400, [("Content-Type", "application/json")], json.dumps({"error": str(exc)}).encode()
         answer = self.check(forwarded)
@@ -222,7 +209,7 @@ def _request(environ: dict[str, Any]) -> Request:
     if "://" in raw_path:  # an absolute request-target
         raw_path = "/" + raw_path.split("://", 1)[1].partition("/")[2]
     return Request(environ.get("REQUEST_METHOD", "GET"), raw_path, environ.get("QUERY_STRING", ""), headers, body,
-                   environ.get("REMOTE_ADDR", ""))  # fmt: skip
+                   source_ip=environ.get("REMOTE_ADDR", ""))  # fmt: skip
 
 
 def _changes_identities(request: Request) -> bool:

@@ -69,6 +69,7 @@ class Received:
     headers: Mapping[str, str]  # lower-case names
     body: bytes
     body_sha256: str = ""  # the body's hash, when the body itself is elsewhere (the local Invoke API's check)
+    source_ip: str = ""
 
 
 def read(request: Received) -> Signed:
