@@ -66,7 +66,7 @@ module "lambda_players" {
     },
     {
       sid       = "QueueRecordEventsDeadLetters"
-      actions   = ["sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
+      actions   = ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage"]
       resources = [module.sqs_record-events.dlq_arn]
     },
     {

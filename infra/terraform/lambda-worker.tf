@@ -85,7 +85,7 @@ module "lambda_worker" {
     },
     {
       sid       = "QueueJobsDeadLetters"
-      actions   = ["sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
+      actions   = ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage"]
       resources = [module.sqs_jobs.dlq_arn]
     },
     {

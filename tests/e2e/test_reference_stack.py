@@ -83,6 +83,16 @@ def test_the_jobs_queue_has_its_dead_letter_queue(stack: DevStack) -> None:
     assert attributes["VisibilityTimeout"] == "180"
 
 
+def test_the_sweep_reads_the_jobs_dlq_as_the_workers_own_role(stack: DevStack) -> None:
+    # The sweep receives from the jobs queue's DLQ: under IAM (as in AWS) its role must be granted that, or every
+    # run fails with AccessDenied and dead-lettered jobs stay "retrying" for ever.
+    from stratus.local import client
+
+    swept = client.trigger(stack.dev_state(), "worker.sweeper")
+    assert swept.function_error is None, swept.payload
+    assert "AccessDenied" not in swept.log
+
+
 def test_a_bad_job_gets_a_4xx_json_error_naming_the_field(stack: DevStack) -> None:
     response = stack.client.post("/worker/jobs", json={"payload": {}})
     assert 400 <= response.status_code < 500

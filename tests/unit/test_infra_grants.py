@@ -31,7 +31,8 @@ EXPECTED = {
              "sqs:ReceiveMessage"],
             ["module.sqs_jobs.queue_arn"],
         ),
-        ("QueueJobsDeadLetters", ["sqs:GetQueueAttributes", "sqs:GetQueueUrl"], ["module.sqs_jobs.dlq_arn"]),
+        ("QueueJobsDeadLetters", ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage"],
+         ["module.sqs_jobs.dlq_arn"]),
     ],
     ("jobs", "send-receive"): [
         (
@@ -40,7 +41,8 @@ EXPECTED = {
              "sqs:ReceiveMessage", "sqs:SendMessage"],
             ["module.sqs_jobs.queue_arn"],
         ),
-        ("QueueJobsDeadLetters", ["sqs:GetQueueAttributes", "sqs:GetQueueUrl"], ["module.sqs_jobs.dlq_arn"]),
+        ("QueueJobsDeadLetters", ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage"],
+         ["module.sqs_jobs.dlq_arn"]),
     ],
     ("users", "read"): [
         (

@@ -11,7 +11,8 @@ kind       access               actions (on)
 =========  ===================  =======================================================================
 queue      send                 SendMessage, GetQueueAttributes, GetQueueUrl (the queue)
 queue      receive              ReceiveMessage, DeleteMessage, ChangeMessageVisibility, GetQueueAttributes,
-                                GetQueueUrl (the queue); GetQueueAttributes, GetQueueUrl (its DLQ: depth)
+                                GetQueueUrl (the queue); GetQueueAttributes, GetQueueUrl, ReceiveMessage (its DLQ:
+                                depth, and reading what failed, as the worker's sweep does; never deleting)
 queue      send-receive         both
 table      read                 GetItem, BatchGetItem, Query, Scan, ConditionCheckItem, DescribeTable
 table      write                PutItem, UpdateItem, DeleteItem, BatchWriteItem, ConditionCheckItem,
@@ -48,6 +49,7 @@ _SQS_RECEIVE = (
     "sqs:GetQueueUrl",
     "sqs:ReceiveMessage",
 )
+_SQS_DLQ_READ = ("sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage")
 _DDB_READ = (
     "dynamodb:BatchGetItem",
     "dynamodb:ConditionCheckItem",
@@ -76,11 +78,8 @@ def _union(*groups: tuple[str, ...]) -> tuple[str, ...]:
 # (kind, access) -> {what: actions}; "what" names the ARN the actions apply to (see _arn).
 ACTIONS: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {
     ("queue", "send"): {"queue": _union(_SQS_SEND)},
-    ("queue", "receive"): {"queue": _union(_SQS_RECEIVE), "dlq": ("sqs:GetQueueAttributes", "sqs:GetQueueUrl")},
-    ("queue", "send-receive"): {
-        "queue": _union(_SQS_SEND, _SQS_RECEIVE),
-        "dlq": ("sqs:GetQueueAttributes", "sqs:GetQueueUrl"),
-    },
+    ("queue", "receive"): {"queue": _union(_SQS_RECEIVE), "dlq": _SQS_DLQ_READ},
+    ("queue", "send-receive"): {"queue": _union(_SQS_SEND, _SQS_RECEIVE), "dlq": _SQS_DLQ_READ},
     ("table", "read"): {"table": _union(_DDB_READ)},
     ("table", "write"): {"table": _union(_DDB_WRITE)},
     ("table", "read-write"): {"table": _union(_DDB_READ, _DDB_WRITE)},

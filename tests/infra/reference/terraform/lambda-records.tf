@@ -76,7 +76,7 @@ module "lambda_records" {
     },
     {
       sid       = "QueueEventsDeadLetters"
-      actions   = ["sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
+      actions   = ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage"]
       resources = [module.sqs_events.dlq_arn]
     },
     {
