@@ -14,6 +14,8 @@ INVOCATIONS = 0
 def handler(event, context):
     global INVOCATIONS
     INVOCATIONS += 1
+    if "rawPath" not in event:  # invoked directly (Invoke API), not through the HTTP API
+        return direct(event, context)
     parts = event["rawPath"].split("/", 2)
     path = "/" + (parts[2] if len(parts) > 2 else "")
     query = event.get("queryStringParameters") or {}
@@ -54,7 +56,42 @@ def handler(event, context):
         return {"statusCode": 200, "body": json.dumps({"visits": count})}
     if path == "/aws":
         return aws_call(query.get("call", ""))
+    if path == "/print":  # a fast handler that prints just before it returns
+        print("hello from the probe")
+        return {"statusCode": 200, "body": "printed"}
+    if path == "/big":  # a response body of ?n= bytes
+        return {"statusCode": 200, "headers": {"content-type": "text/plain"}, "body": "x" * int(query.get("n", "0"))}
+    if path == "/plain":  # a full-form response without a content-type
+        return {"statusCode": 200, "body": "logged"}
+    if path == "/size":  # how big the event this function received was
+        return {"statusCode": 200, "body": json.dumps({"event_bytes": len(json.dumps(event))})}
     return {"statusCode": 404, "body": "lab: no such path " + path}
+
+
+def direct(event, context):
+    # {"action": ...}: what a direct invocation asks of the lab
+    action = event.get("action", "echo")
+    if action == "raise":
+        print("about to fail")
+        raise RuntimeError("boom")
+    if action == "print":
+        print("hello from the probe")
+        return {"printed": True}
+    if action == "big":
+        return {"data": "x" * int(event.get("n", 0))}
+    if action == "sleep":
+        time.sleep(float(event.get("s", 1)))
+        return {"slept": True}
+    if action == "exit":
+        sys.exit(int(event.get("code", 1)))
+    cc = context.client_context
+    client_context = None
+    if cc is not None:
+        client_context = {"custom": cc.custom, "env": cc.env,
+                          "client": None if cc.client is None else {"installation_id": cc.client.installation_id}}
+    return {"event": event, "request_id": context.aws_request_id, "function_name": context.function_name,
+            "invoked_function_arn": context.invoked_function_arn, "client_context": client_context,
+            "invocations": INVOCATIONS}
 
 
 def aws_call(call):

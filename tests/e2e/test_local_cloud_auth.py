@@ -100,7 +100,8 @@ def test_cors_preflight_never_reaches_the_authorizer(auth: DevStack) -> None:
     response = auth.client.options(
         "/keyed/echo", headers={"Origin": "https://good.example", "Access-Control-Request-Method": "GET"}
     )
-    assert response.status_code == 204
+    assert response.status_code == 200
+    assert response.json()["event"]["routeKey"] == "OPTIONS /keyed/{proxy+}"
     assert len(calls(auth)) == before
 
 

@@ -22,6 +22,10 @@ operation but the probes (those tagged :data:`PROBES_TAG`), e.g. the 429 of a ra
 shape (:class:`~stratus_common.errors.HttpApiError`): the 401 and 403 of the authorizer of an ``auth = "api_key"``
 or ``"token"`` service. A status the route documents too may then be either shape.
 
+Every ``OPTIONS`` request is answered ``204`` with an empty body before any middleware or route, the service's own
+included (:mod:`stratus_common.preflight`):
+behind the HTTP API, a CORS preflight is sent to the service, and the API adds the CORS headers of stratus.toml.
+
 A path the app has with another method is a 405 with ``Allow`` (every method of the path), in the same JSON shape
 (:mod:`stratus_common.errors`); an app with a catch-all route (the gateway's upstream routes) asks
 :func:`~stratus_common.errors.allowed_methods` itself, since its catch-all takes every path.
@@ -42,12 +46,14 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp
 
 from stratus_common.aws_errors import error_code
 from stratus_common.body_limit import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware
 from stratus_common.environment import LOCAL_ENVIRONMENTS, ConfigurationError, environment
 from stratus_common.errors import ErrorResponse, HttpApiError, error_responses, install_error_handlers
 from stratus_common.logging import get_logger
+from stratus_common.preflight import PreflightMiddleware
 from stratus_common.settings import get_settings
 
 __all__ = [
@@ -252,6 +258,12 @@ def create_app(
     install_error_handlers(app, logger=logger)
     if max_body_bytes is not None:
         app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
+    build_middleware_stack = app.build_middleware_stack
+
+    def build_with_preflight() -> ASGIApp:  # outermost, around what the service adds too: no code of it sees OPTIONS
+        return PreflightMiddleware(build_middleware_stack())
+
+    app.build_middleware_stack = build_with_preflight  # type: ignore[method-assign]
     generate_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:

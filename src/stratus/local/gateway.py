@@ -1,8 +1,10 @@
 """The HTTP API emulator: API Gateway HTTP API in front of every service (served by ``http_server``).
 
 A request goes through what API Gateway does, in its order: the payload limit (10 MB -> 413), stage
-throttling (token bucket -> 429), CORS preflight (answered by the API itself), route selection (no route
--> 404), then the integration:
+throttling (token bucket -> 429), route selection, then the route's authorizer and integration. No route
+-> 404, except a CORS preflight, which the API answers itself when no route takes it; a preflight that an
+``OPTIONS``, ``ANY`` or ``$default`` route takes is that route's, and the API puts the configured CORS
+headers on its integration's answer (``stratus.local.httpapi.cors``). The integrations:
 
 - Lambda (payload format 2.0): the event is built exactly as AWS builds it and the function's result is
   mapped back; a function error or malformed result -> 500, a Lambda throttle -> 500 (API Gateway does
@@ -34,6 +36,7 @@ from stratus.events.httpapi import (
     gateway_error,
     parse_response,
 )
+from stratus.local.httpapi.cors import preflight_origin
 from stratus.local.runtime.function import TooManyRequests
 
 if TYPE_CHECKING:
@@ -47,6 +50,7 @@ if TYPE_CHECKING:
     from stratus.local.runtime.function import LambdaFunction
 
 MAX_PAYLOAD = 10 * 1024 * 1024  # HTTP API payload quota
+EVENT_LIMIT = 6 * 1024 * 1024  # Lambda's synchronous request payload quota: the whole event, as sent
 HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers",
      "transfer-encoding", "upgrade", "host", "content-length"}
@@ -102,6 +106,11 @@ class LambdaIntegration:
             authorizer=authorizer,
         )
         payload = json.dumps(event, separators=(",", ":")).encode()
+        if len(payload) > EVENT_LIMIT:
+            # Lambda refuses the invoke before the function runs; a binary body counts base64-encoded.
+            self._log(request_id, f"{len(payload)} byte payload is too large for the RequestResponse invocation type "
+                                  f"(limit {EVENT_LIMIT} bytes)")  # fmt: skip
+            return gateway_error(413, "Request Too Long")
         # The function keeps running past the integration timeout, as in AWS: only the API stops waiting.
         task = asyncio.ensure_future(self.function.invoke(payload))
         if not await _finished_within(task, self.timeout):
@@ -199,17 +208,19 @@ class HttpApi:
         if self.throttle is not None and not self.throttle.try_acquire():
             return gateway_error(429, "Too Many Requests")
         origin = next((v for k, v in headers if k == "origin"), None)
-        if self.cors is not None and request.method == "OPTIONS" and origin is not None:
-            preflight = self.cors.preflight(headers)
-            if preflight is not None:
-                return preflight
+        preflight = self.cors is not None and request.method == "OPTIONS" and preflight_origin(headers) is not None
+        # Route selection comes first, for a preflight too: one that a route takes (OPTIONS, ANY, $default) goes
+        # to that route's authorizer and integration; the API answers only the preflights no route takes.
         match = self.routes.match(request.method, request.raw_path)
         if match is None:
+            own = self.cors.preflight(headers) if preflight and self.cors is not None else None
+            if own is not None:
+                return own
             response = gateway_error(404, "Not Found")
         else:
             response = await self._integrate(request, match, request_id)
         if self.cors is not None:  # the API answers CORS itself: backend CORS headers never pass
-            response.headers = self.cors.apply(origin, response.headers)
+            response.headers = self.cors.apply(origin, response.headers, preflight=preflight)
         return response
 
     async def _integrate(self, request: HttpRequest, match: RouteMatch, request_id: str) -> HttpResponse:

@@ -34,14 +34,16 @@ async def spawn(
     stdin: int | None = asyncio.subprocess.DEVNULL,
     merge_stderr: bool = True,
     pass_fds: tuple[int, ...] = (),
+    stdout: int = asyncio.subprocess.PIPE,
 ) -> asyncio.subprocess.Process:
-    """Start ``argv`` in its own process group, tied to this process's life; output is piped."""
+    """Start ``argv`` in its own process group, tied to this process's life; output is piped (to ``stdout`` when
+    given: a file descriptor the caller reads)."""
     return await asyncio.create_subprocess_exec(
         *argv,
         env=dict(env),
         cwd=cwd,
         stdin=stdin,
-        stdout=asyncio.subprocess.PIPE,
+        stdout=stdout,
         stderr=asyncio.subprocess.STDOUT if merge_stderr else asyncio.subprocess.PIPE,
         start_new_session=True,
         preexec_fn=_die_with_parent if sys.platform == "linux" else None,

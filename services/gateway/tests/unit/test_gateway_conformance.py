@@ -32,7 +32,6 @@ ACCOUNT = "123456789012"  # moto's account, which AWS's error messages name
         ("PATCH", "/liveness", "GET"),
         ("PUT", "/readiness", "GET"),
         ("PUT", "/sessions/current", "DELETE, GET"),
-        ("OPTIONS", "/sessions/current", "DELETE, GET"),
     ],
 )
 def test_an_undeclared_method_on_a_path_of_the_gateway_is_a_405(

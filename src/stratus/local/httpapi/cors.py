@@ -1,10 +1,16 @@
 """CORS of an HTTP API, as API Gateway applies it (AWS doc http-api-cors.html).
 
-With a CORS configuration, API Gateway answers preflight OPTIONS requests itself, even with no
-OPTIONS route, adds the configured CORS headers to integration responses, and IGNORES the CORS
-headers the backend returned (they are stripped). CORS headers are only returned to a request
-with an ``Origin`` header; a preflight is an OPTIONS with ``Origin`` and
+With a CORS configuration, API Gateway adds the configured CORS headers to integration responses and
+IGNORES the CORS headers the backend returned (they are stripped). CORS headers are only returned to a
+request with an ``Origin`` header; a preflight is an OPTIONS with ``Origin`` and
 ``Access-Control-Request-Method``.
+
+Who answers a preflight (see ``stratus.local.gateway``): route selection comes first. A preflight that
+matches a route (an ``OPTIONS`` route, an ``ANY`` route, ``$default``) is that route's: its authorizer and
+its integration answer (the doc's ``$default`` caveat; aws/serverless-application-model#1603 "Lambda
+receives the OPTIONS request"; anomalyco/sst#5493), and :meth:`CorsConfig.apply` with ``preflight=True``
+then puts the preflight headers on the integration's answer. Only a preflight that matches no route is
+answered by the API itself (:meth:`CorsConfig.preflight`: "even if there isn't an OPTIONS route").
 
 ``allow_origins`` entries are an exact origin (``https://www.example.com``), ``*`` (every
 origin), or ``https://*`` / ``http://*`` (every origin with that scheme): the forms the AWS doc
@@ -24,7 +30,7 @@ from stratus.events.httpapi import HttpResponse
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["CorsConfig"]
+__all__ = ["CorsConfig", "preflight_origin"]
 
 
 class CorsConfig:
@@ -108,17 +114,10 @@ class CorsConfig:
         return None
 
     def preflight(self, request_headers: Iterable[tuple[str, str]]) -> HttpResponse | None:
-        """API Gateway's answer to the OPTIONS request with these headers, or None when it is not
-        a preflight (no ``Origin`` or no ``Access-Control-Request-Method``): route it normally."""
-        origin: str | None = None
-        has_method = False
-        for name, value in request_headers:
-            key = name.lower()
-            if key == "origin":
-                origin = value
-            elif key == "access-control-request-method":
-                has_method = True
-        if origin is None or not has_method:
+        """API Gateway's own answer to the OPTIONS request with these headers when no route takes
+        it, or None when it is not a preflight (no ``Origin`` or no ``Access-Control-Request-Method``)."""
+        origin = preflight_origin(request_headers)
+        if origin is None:
             return None
         allowed = self.allowed_origin(origin)
         if allowed is None:
@@ -128,9 +127,13 @@ class CorsConfig:
             headers.append(("vary", "origin"))
         return HttpResponse(204, headers, b"")
 
-    def apply(self, origin: str | None, response_headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    def apply(
+        self, origin: str | None, response_headers: Iterable[tuple[str, str]], *, preflight: bool = False
+    ) -> list[tuple[str, str]]:
         """``response_headers`` without the backend's CORS headers, plus the configured ones
-        when ``origin`` (the request's ``Origin``, None when absent) is allowed."""
+        when ``origin`` (the request's ``Origin``, None when absent) is allowed: those of a
+        preflight when ``preflight`` (the integration answered a routed preflight), else those
+        of an actual response."""
         headers = [(name, value) for name, value in response_headers if not _is_cors_header(name)]
         if origin is None:
             return headers
@@ -138,10 +141,24 @@ class CorsConfig:
         if allowed is None:
             return headers
         headers.append(("access-control-allow-origin", allowed))
-        headers.extend(self._response_headers)
+        headers.extend(self._preflight_headers if preflight else self._response_headers)
         if allowed != "*" and not _varies_on_origin(headers):
             headers.append(("vary", "origin"))
         return headers
+
+
+def preflight_origin(request_headers: Iterable[tuple[str, str]]) -> str | None:
+    """The ``Origin`` of a CORS preflight with these headers (an OPTIONS request's), or None when they
+    are not a preflight's: a preflight has both ``Origin`` and ``Access-Control-Request-Method``."""
+    origin: str | None = None
+    has_method = False
+    for name, value in request_headers:
+        key = name.lower()
+        if key == "origin":
+            origin = value
+        elif key == "access-control-request-method":
+            has_method = True
+    return origin if has_method else None
 
 
 def _is_cors_header(name: str) -> bool:

@@ -15,7 +15,10 @@ the finer order observed by yulin, docs/services/apigatewayv2):
    (so between greedy routes the longest literal prefix wins).
 
 A path that matches only with another method matches nothing: 404, never 405. Routes are
-case-sensitive (``/WORKER`` is not ``/worker``).
+case-sensitive (``/WORKER`` is not ``/worker``). A CORS preflight is routed like any OPTIONS request:
+an ``OPTIONS`` route, then ``ANY``, then ``$default`` takes it (the API answers it only when none does,
+``stratus.local.gateway``). The table holds the plan's routes (``stratus.manifest.routes.routes``), the
+ones ``stratus infra`` renders: a protected service's ``OPTIONS`` routes, without its authorizer, included.
 
 The route table is also what keeps protected services protected, so the path it routes on
 must be exactly the path the Lambda will see, and a path that could be read two ways is not

@@ -22,7 +22,16 @@ from typing import Protocol
 import httptools
 
 _PREFIX = b"/2018-06-01/runtime/"
-_REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 500: "Error"}
+_REASONS = {
+    200: "OK", 202: "Accepted", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 413: "Payload Too Large",
+    500: "Error",
+}  # fmt: skip
+_ANSWERS = {  # the Runtime API's refusals of a result post (runtime API spec: 400, 403, 413)
+    400: b'{"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"}',
+    403: b'{"errorMessage":"The invocation\'s result was already posted","errorType":"InvalidStateTransition"}',
+    413: b'{"errorMessage":"Exceeded maximum allowed payload size (6291556 bytes).",'
+    b'"errorType":"RequestEntityTooLarge"}',
+}
 
 
 @dataclass(slots=True)
@@ -58,6 +67,7 @@ class Outcome:
 
     payload: bytes
     error_type: str | None = None
+    fault: str | None = None  # what REPORT names when the environment failed: "timeout", "Runtime.ExitError"
 
     @property
     def failed(self) -> bool:
@@ -68,7 +78,7 @@ class RuntimeApiBackend(Protocol):
     """What the Runtime API calls into: the execution environment it serves."""
 
     def next_invocation(self, deliver: Callable[[Invocation], None]) -> None: ...
-    def invocation_result(self, request_id: str, outcome: Outcome) -> bool: ...
+    def invocation_result(self, request_id: str, outcome: Outcome) -> int: ...
     def init_error(self, body: bytes, error_type: str | None) -> None: ...
 
 
@@ -143,12 +153,8 @@ class RuntimeApiConnection(asyncio.Protocol):
             else:
                 _reply(transport, 404, b'{"errorMessage":"unknown path"}')
                 return
-            if self.backend.invocation_result(request_id.decode(), outcome):
-                _reply(transport, 202)
-            else:
-                _reply(
-                    transport, 400, b'{"errorMessage":"unknown or finished request id","errorType":"InvalidRequestID"}'
-                )
+            status = self.backend.invocation_result(request_id.decode(), outcome)
+            _reply(transport, status, _ANSWERS.get(status, b'{"status":"OK"}'))
         elif method == b"POST" and route == b"init/error":
             self.backend.init_error(body, error_type)
             _reply(transport, 202)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import socket
 import struct
@@ -20,8 +21,14 @@ from pathlib import Path
 
 from stratus.local import processes
 from stratus.local.runtime.api import Invocation, Outcome, serve
+from stratus.local.runtime.output import OutputPipe, open_pipe
 
 LogFn = Callable[[str, "str | None"], None]
+RESPONSE_LIMIT = 6 * 1024 * 1024 + 100  # Lambda's synchronous response payload quota, as Lambda counts it
+TOO_LARGE = (
+    '{"errorMessage":"Response payload size exceeded maximum allowed payload size (6291556 bytes).",'
+    '"errorType":"Function.ResponseSizeTooLarge"}'
+)
 
 
 class InitError(Exception):
@@ -91,6 +98,8 @@ class Environment:
         self._memory_mb = 0
         self._memory_read_at = 0.0
         self._channel: asyncio.BaseTransport | None = None
+        self.output: OutputPipe | None = None
+        self._settled: str | None = None  # the request id whose result was taken last
 
     @property
     def alive(self) -> bool:
@@ -110,19 +119,18 @@ class Environment:
             mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             environ["STRATUS_RUNTIME_FD"] = str(theirs.fileno())
             pass_fds = (theirs.fileno(),)
+        write_fd, self.output = await open_pipe(self._output_line)
         try:
             self.process = await processes.spawn(
-                [*self.argv, self.handler], env=environ, cwd=self.task_root, pass_fds=pass_fds
+                [*self.argv, self.handler], env=environ, cwd=self.task_root, pass_fds=pass_fds, stdout=write_fd
             )
         finally:
+            os.close(write_fd)
             if self.fast:
                 theirs.close()
         if self.fast:
             self._channel, _ = await loop.create_unix_connection(lambda: FrameChannel(self), sock=mine)
-        self._tasks = [
-            asyncio.create_task(self._pump_output()),
-            asyncio.create_task(self._watch_exit()),
-        ]
+        self._tasks = [asyncio.create_task(self._watch_exit())]
         try:
             await asyncio.wait_for(asyncio.shield(self._ready), init_timeout)
         except TimeoutError:
@@ -152,6 +160,8 @@ class Environment:
         if self._channel is not None:
             self._channel.close()
             self._channel = None
+        if self.output is not None and self.output.closed.done():
+            self.output.close()
 
     # ---------------------------------------------------------------------------------------- invocation
 
@@ -171,6 +181,9 @@ class Environment:
         invocation = self.current
         if invocation is None or invocation.future.done():
             return False
+        self._settled = invocation.request_id
+        if self.output is not None:  # a last line without a newline is still this invocation's
+            self.output.flush()
         self.current = None
         if self._timer is not None:
             self._timer.cancel()
@@ -181,6 +194,10 @@ class Environment:
     def fail_current(self, outcome: Outcome) -> None:
         """End the running invocation from outside (timeout, crash)."""
         self._finish(outcome)
+
+    def _output_line(self, line: str) -> None:
+        current = self.current
+        self.log(line, current.request_id if current else None)
 
     # ------------------------------------------------------------------------------- RuntimeApiBackend
 
@@ -193,14 +210,22 @@ class Environment:
         else:
             self._deliver = deliver
 
-    def invocation_result(self, request_id: str, outcome: Outcome) -> bool:
-        if self.current is None or self.current.request_id != request_id:
-            return False
-        return self._finish(outcome)
+    def invocation_result(self, request_id: str, outcome: Outcome) -> int:
+        """Take the runtime's result; the Runtime API's status for it: 202, 413 (the response is over Lambda's
+        limit: the invocation fails with ``Function.ResponseSizeTooLarge``), 403 (this invocation's result was
+        already posted) or 400 (no such invocation)."""
+        current = self.current
+        if current is None or current.request_id != request_id:
+            return 403 if request_id == self._settled else 400
+        status = 202
+        if not outcome.failed and len(outcome.payload) > RESPONSE_LIMIT:
+            outcome, status = Outcome(TOO_LARGE.encode(), "Unhandled"), 413
+        self._finish(outcome)
+        return status
 
     def socket_result(self, request_id: str, outcome: Outcome, deliver: Callable[[Invocation], None]) -> None:
         """A result over the socket: the runtime then waits for its next event without asking."""
-        if self.invocation_result(request_id, outcome):
+        if self.invocation_result(request_id, outcome) in (202, 413):
             self.next_invocation(deliver)
 
     def init_error(self, body: bytes, error_type: str | None) -> None:
@@ -209,26 +234,13 @@ class Environment:
 
     # ------------------------------------------------------------------------------------------ watchers
 
-    async def _pump_output(self) -> None:
-        assert self.process is not None and self.process.stdout is not None
-        stream = self.process.stdout
-        while True:
-            try:
-                line = await stream.readline()
-            except ValueError:  # a line longer than the stream limit: take what there is
-                line = await stream.read(65536)
-            if not line:
-                return
-            current = self.current
-            request_id = current.request_id if current else None
-            # The runtime joins a multi-line record with "\r" so CloudWatch keeps it as one event.
-            for part in line.decode(errors="replace").rstrip().split("\r"):
-                self.log(part, request_id)
-
     async def _watch_exit(self) -> None:
         assert self.process is not None
         code = await self.process.wait()
         reason = exit_reason(code)
+        if self.output is not None:  # what it wrote before it died is logged before its death
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self.output.closed), 1.0)
         if self._ready is not None and not self._ready.done():
             self._ready.set_exception(
                 InitError(
@@ -239,7 +251,7 @@ class Environment:
         if current is not None:
             message = f"RequestId: {current.request_id} Error: Runtime exited with error: {reason}"
             self.log(message, current.request_id)
-            self.fail_current(Outcome(error_payload("Runtime.ExitError", message), "Unhandled"))
+            self.fail_current(Outcome(error_payload("Runtime.ExitError", message), "Unhandled", "Runtime.ExitError"))
         self._close_server()
         self.on_exit(self)
 

@@ -15,10 +15,12 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+import sys
 import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
     from stratus.local.logs import LogSink
 
 INIT_LIMIT_S = 10.0  # Lambda's init phase limit
+# INIT_START names the runtime version; locally that is this interpreter, not one of Lambda's managed versions
+RUNTIME_VERSION = f"python:{sys.version_info.major}.{sys.version_info.minor}.local"
 
 
 def fast_uuid4() -> str:
@@ -83,6 +87,7 @@ class LambdaFunction:
         self._init_failure: bytes | None = None
         self._closed = False
         self._generation = 0
+        self._discarding: set[asyncio.Task[None]] = set()  # environments on their way out
         self._logs: dict[str, list[str]] = {}  # recent invocations' log lines, for X-Amz-Log-Type: Tail
 
     def _log(self, line: str, request_id: str | None = None) -> None:
@@ -95,6 +100,10 @@ class LambdaFunction:
                 lines = self._logs[request_id] = []
             lines.append(line)
 
+    def _runtime_arn(self) -> str:
+        region = self.config.arn.split(":")[3] if self.config.arn.count(":") >= 3 else "us-east-1"
+        return f"arn:aws:lambda:{region}::runtime:local-python{sys.version_info.major}{sys.version_info.minor}"
+
     def logs_of(self, request_id: str) -> bytes:
         """The log lines of a recent invocation, as Lambda's LogResult holds them."""
         return "".join(f"{line}\n" for line in self._logs.get(request_id, ())).encode()
@@ -105,9 +114,12 @@ class LambdaFunction:
 
     # ----------------------------------------------------------------------------------------- invoke
 
-    async def invoke(self, payload: bytes, *, client_context: str | None = None) -> InvokeResult:
-        """Run one invocation; raises :class:`TooManyRequests` when throttled."""
-        request_id = fast_uuid4()
+    async def invoke(
+        self, payload: bytes, *, client_context: str | None = None, request_id: str | None = None
+    ) -> InvokeResult:
+        """Run one invocation (``client_context``: the decoded JSON; ``request_id``: an id already given out, as an
+        asynchronous invocation's); raises :class:`TooManyRequests` when throttled."""
+        request_id = request_id or fast_uuid4()
         if self._init_failure is not None:
             return InvokeResult(request_id, self._init_failure, "Unhandled", 0.0, cold=False)
         env, cold = await self._acquire()
@@ -125,31 +137,41 @@ class LambdaFunction:
         self._log(f"START RequestId: {request_id} Version: $LATEST", request_id)
         started = time.perf_counter()
         env.invoke(invocation, self.config.timeout, lambda inv: self._timed_out(env, inv, started))
+        outcome: Outcome | None = None
         try:
             outcome = await invocation.future
         finally:
             duration = (time.perf_counter() - started) * 1000
-            self._report(env, request_id, duration, cold)
+            self._report(env, request_id, duration, cold, outcome.fault if outcome else None)
             self._release(env)
         return InvokeResult(request_id, outcome.payload, "Unhandled" if outcome.failed else None, duration, cold)
 
     def _timed_out(self, env: Environment, invocation: Invocation, started: float) -> None:
         elapsed = time.perf_counter() - started
         message = f"Task timed out after {elapsed:.2f} seconds"
-        self._log(f"{invocation.request_id} {message}", invocation.request_id)
+        now = datetime.now(UTC)
+        stamp = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+        self._log(f"{stamp} {invocation.request_id} {message}", invocation.request_id)
         payload = error_payload("Sandbox.Timedout", f"RequestId: {invocation.request_id} Error: {message}")
         env.retire = True  # _release discards it: a timed-out runtime is never reused
-        env.fail_current(Outcome(payload, "Unhandled"))
+        env.fail_current(Outcome(payload, "Unhandled", "timeout"))
 
-    def _report(self, env: Environment, request_id: str, duration_ms: float, cold: bool) -> None:
+    def _report(self, env: Environment, request_id: str, duration_ms: float, cold: bool, fault: str | None) -> None:
+        """``END`` and ``REPORT`` as Lambda writes them. Since 2025-08-01 Lambda bills the init phase of an
+        on-demand ZIP function, so a cold start's ``Billed Duration`` includes its ``Init Duration``."""
         self._log(f"END RequestId: {request_id}", request_id)
+        billed = duration_ms + (env.init_duration_ms if cold else 0.0)
         line = (
             f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
-            f"Billed Duration: {max(1, math.ceil(duration_ms))} ms\tMemory Size: {self.config.memory} MB\t"
+            f"Billed Duration: {max(1, math.ceil(billed))} ms\tMemory Size: {self.config.memory} MB\t"
             f"Max Memory Used: {env.max_memory_mb()} MB"
         )
         if cold:
             line += f"\tInit Duration: {env.init_duration_ms:.2f} ms"
+        if fault == "timeout":
+            line += "\tStatus: timeout"
+        elif fault is not None:
+            line += f"\tStatus: error\tError Type: {fault}"
         self._log(line, request_id)
 
     # ------------------------------------------------------------------------------------------- pool
@@ -173,6 +195,7 @@ class LambdaFunction:
     async def _start(self) -> Environment | InitError:
         self._starting += 1
         generation = self._generation
+        self._log(f"INIT_START Runtime Version: {RUNTIME_VERSION}\tRuntime Version ARN: {self._runtime_arn()}")
         env = Environment(
             handler=self.config.handler,
             task_root=self.config.task_root,
@@ -201,7 +224,9 @@ class LambdaFunction:
     def _release(self, env: Environment) -> None:
         if not env.alive or env.retire or self._closed:
             if env.alive:
-                asyncio.get_running_loop().create_task(self._discard(env))
+                task = asyncio.get_running_loop().create_task(self._discard(env))
+                self._discarding.add(task)
+                task.add_done_callback(self._discarding.discard)
             return
         while self._waiters:
             waiter = self._waiters.popleft()
@@ -266,6 +291,6 @@ class LambdaFunction:
         for waiter in self._waiters:
             if not waiter.done():
                 waiter.cancel()
-        await asyncio.gather(*(env.kill() for env in list(self._all)), return_exceptions=True)
+        await asyncio.gather(*(env.kill() for env in list(self._all)), *self._discarding, return_exceptions=True)
         self._all.clear()
         self._idle.clear()
