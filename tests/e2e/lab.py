@@ -249,7 +249,8 @@ def handler(event, context):
         for record in event["Records"]:
             body = record["body"]
             log.write(json.dumps({"body": body, "count": record["attributes"]["ApproximateReceiveCount"],
-                                  "batch": len(event["Records"]), "source": record["eventSource"]}) + "\\n")
+                                  "batch": len(event["Records"]), "source": record["eventSource"],
+                                  "record": record}) + "\\n")
             if body.startswith("poison"):
                 raise RuntimeError("poison message " + body)
             if body.startswith("bad"):
@@ -341,7 +342,7 @@ def handler(event, context):
 
 def make_auth_lab(root: Path, *, ttl: int = 0) -> Path:
     """Services protected by API key and by token, an open one, and an authorizer that logs its calls."""
-    sources = ', identity_sources = ["$request.header.x-api-key"]' if ttl else ""
+    sources = ', identity_sources = ["$request.header.x-api-key", "$context.routeKey"]' if ttl else ""
     (root / "stratus.toml").write_text(
         textwrap.dedent(
             f"""

@@ -101,6 +101,16 @@ def test_the_headers_are_the_responses_headers(shape: DevStack) -> None:
     assert response.headers["content-type"] == "text/csv"
 
 
+@pytest.mark.aws(
+    "OBS fujiwara/ridge#9 (text/plain; charset=utf-8); quarkusio/quarkus#15909 and awslabs/aws-lambda-go-api-proxy#116 "
+    "(a full-form response without content-type reaches the client as text/plain)"
+)
+def test_a_full_form_body_without_content_type_is_sent_as_text_plain(shape: DevStack) -> None:
+    response = returning(shape, {"statusCode": 200, "body": '{"looks":"like json"}'})
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.json() == {"looks": "like json"}  # the body itself is untouched
+
+
 @pytest.mark.aws(PAYLOAD + " ('In the response to the client, each cookie becomes a set-cookie header')")
 def test_each_cookie_becomes_its_own_set_cookie_header(lab: DevStack) -> None:
     response = lab.client.get("/lab/cookies")

@@ -79,9 +79,15 @@ def uploads(queue_lab: DevStack) -> Iterator[Uploads]:
     s3.put_object(Bucket=BUCKET, Key=prefix + "twice.txt", Body=b"22")
     s3.copy_object(Bucket=BUCKET, Key=prefix + "copy.txt", CopySource={"Bucket": BUCKET, "Key": prefix + "twice.txt"})
     s3.delete_object(Bucket=BUCKET, Key=prefix + "red flower.txt")
+    upload = s3.create_multipart_upload(Bucket=BUCKET, Key=prefix + "parts.txt")["UploadId"]
+    part = s3.upload_part(Bucket=BUCKET, Key=prefix + "parts.txt", UploadId=upload, PartNumber=1, Body=b"p" * 100)
+    etags["parts.txt"] = s3.complete_multipart_upload(
+        Bucket=BUCKET, Key=prefix + "parts.txt", UploadId=upload,
+        MultipartUpload={"Parts": [{"ETag": part["ETag"], "PartNumber": 1}]},
+    )["ETag"]  # fmt: skip
     s3.put_object(Bucket=BUCKET, Key="out/" + prefix + "skipped.txt", Body=b"x")  # outside the prefix
     s3.put_object(Bucket=BUCKET, Key=prefix + "skipped.bin", Body=b"x")  # without the suffix
-    expected = 6  # 3 puts, a second put, a copy, a delete
+    expected = 7  # 3 puts, a second put, a copy, a delete, a multipart upload
     deadline = time.monotonic() + 15
     while True:
         records = [d["s3"] for d in delivered(queue_lab) if prefix in d["s3"]["s3"]["object"]["key"]]
@@ -163,6 +169,30 @@ def test_a_copy_is_object_created_copy(uploads: Uploads) -> None:
 @pytest.mark.aws(TYPES + " (s3:ObjectRemoved:Delete: an unversioned object deleted)")
 def test_a_delete_is_object_removed_delete(uploads: Uploads) -> None:
     assert uploads.one(uploads.prefix + "red+flower.txt", "ObjectRemoved:Delete")
+
+
+@pytest.mark.aws(TYPES + " (s3:ObjectCreated:CompleteMultipartUpload: an object created by a multipart upload)")
+def test_a_multipart_upload_is_one_complete_multipart_upload_event(uploads: Uploads) -> None:
+    records = uploads.of(uploads.prefix + "parts.txt")
+    assert [r["eventName"] for r in records] == ["ObjectCreated:CompleteMultipartUpload"]  # not also a Put
+    assert records[0]["s3"]["object"]["size"] == 100
+    assert records[0]["s3"]["object"]["eTag"] == uploads.etags["parts.txt"].strip('"')
+
+
+@pytest.mark.aws(
+    "OBS aws-powertools/powertools-lambda-python#4173 ('Object deletion event doesn't contain size' nor eTag); "
+    "awslabs/swift-aws-lambda-runtime#195 (an ObjectRemoved:* record captured without size)"
+)
+def test_a_removed_objects_record_has_no_size_or_etag(uploads: Uploads) -> None:
+    obj = uploads.one(uploads.prefix + "red+flower.txt", "ObjectRemoved:Delete")["s3"]["object"]
+    assert set(obj) == {"key", "sequencer"}
+
+
+@pytest.mark.aws(STRUCTURE + " (x-amz-id-2, as S3 answers it in its x-amz-id-2 header: base64)")
+def test_the_id_2_response_element_is_base64(uploads: Uploads) -> None:
+    for record in uploads.records:
+        value = record["responseElements"]["x-amz-id-2"]
+        assert re.fullmatch(r"[A-Za-z0-9+/]+={0,2}", value) and len(value) % 4 == 0, value
 
 
 @pytest.mark.aws(TYPES + " (every put is an event: a key written twice is notified twice)")

@@ -49,29 +49,53 @@ def test_the_authorizer_event_is_the_request_event_plus_type_route_arn_and_ident
     assert "body" not in event and "isBase64Encoded" not in event
 
 
+ARN = "arn:aws:execute-api:us-east-1:123456789012:abc/$default/GET/records/7"
+OTHER = "arn:aws:execute-api:us-east-1:123456789012:abc/$default/DELETE/records/7"
+ONE_LETTER = "arn:aws:execute-api:us-east-1:123456789012:abc/$default/?ET/records/7"  # ? is one character
+
+
+def policy(*statements: dict[str, object]) -> dict[str, object]:
+    return {"principalId": "u", "policyDocument": {"Version": "2012-10-17", "Statement": list(statements)},
+            "context": {"u": "1"}}  # fmt: skip
+
+
+def statement(effect: str, resource: object, action: object = "execute-api:Invoke") -> dict[str, object]:
+    return {"Action": action, "Effect": effect, "Resource": resource}
+
+
 @pytest.mark.parametrize(
-    ("response", "expected"),
+    ("response", "on_arn", "on_other", "context"),
     [
-        ({"isAuthorized": True, "context": {"a": 1}}, (True, {"a": 1})),
-        ({"isAuthorized": False}, (False, {})),
-        (
-            {"principalId": "u", "policyDocument": {"Version": "2012-10-17", "Statement": [
-                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": "*"}]}, "context": {"u": "1"}},
-            (True, {"u": "1"}),
-        ),
-        ({"principalId": "u", "policyDocument": {"Statement": [{"Effect": "Deny"}]}}, (False, {})),
-        ({"principalId": "u", "policyDocument": {"Statement": [{"Effect": "Allow"}, {"Effect": "Deny"}]}}, (False, {})),
+        ({"isAuthorized": True, "context": {"a": 1}}, True, True, {"a": 1}),
+        ({"isAuthorized": False}, False, False, {}),
+        (policy(statement("Allow", "*")), True, True, {"u": "1"}),
+        (policy(statement("Allow", "arn:aws:execute-api:*:*:abc/*/GET/*")), True, False, {"u": "1"}),
+        (policy(statement("Allow", [ARN])), True, False, {"u": "1"}),  # the cached policy names one route only
+        (policy(statement("Allow", ONE_LETTER)), True, False, {"u": "1"}),
+        (policy(statement("Allow", "*"), statement("Deny", OTHER)), True, False, {"u": "1"}),  # Deny wins
+        (policy(statement("Deny", "*")), False, False, {"u": "1"}),
+        (policy(statement("Allow", "*", action="s3:GetObject")), False, False, {"u": "1"}),  # not an invoke
+        (policy(statement("Allow", "*", action=["execute-api:*"])), True, True, {"u": "1"}),
+        (policy(), False, False, {"u": "1"}),
+    ],
+)
+def test_simple_responses_decide_every_route_and_policies_the_routes_they_name(
+    response: dict[str, object], on_arn: bool, on_other: bool, context: dict[str, object]
+) -> None:
+    # https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html; a cached
+    # policy is applied to later requests' ARNs: https://repost.aws/knowledge-center/api-gateway-lambda-authorization-errors
+    decision = authorizer.decision(response)
+    assert (decision.allows(ARN), decision.allows(OTHER), decision.context) == (on_arn, on_other, context)
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        [], "yes", {"isAuthorized": "true"}, {"context": {}}, {"isAuthorized": True, "context": []},
+        policy({"Effect": "Allow"}), policy(statement("Maybe", "*")), policy(statement("Allow", 7)),
+        {"principalId": "u", "policyDocument": {"Statement": "Allow"}},
     ],
 )  # fmt: skip
-def test_simple_and_policy_responses_decide(
-    response: dict[str, object], expected: tuple[bool, dict[str, object]]
-) -> None:
-    assert authorizer.decision(response) == expected
-
-
-@pytest.mark.parametrize(
-    "response", [[], "yes", {"isAuthorized": "true"}, {"context": {}}, {"isAuthorized": True, "context": []}]
-)
 def test_malformed_responses_are_refused(response: object) -> None:
     with pytest.raises(authorizer.InvalidAuthorizerResponse):
         authorizer.decision(response)

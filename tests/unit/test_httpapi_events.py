@@ -474,7 +474,7 @@ def test_null_header_values_are_dropped() -> None:
 @pytest.mark.parametrize("name", ["Content-Length", "transfer-encoding", "Connection"])
 def test_framing_headers_from_the_lambda_are_dropped(name: str) -> None:
     response = parse_response({"statusCode": 200, "headers": {name: "5", "x-a": "1"}, "body": "hello"})
-    assert response.headers == [("x-a", "1")]
+    assert response.headers == [("x-a", "1"), ("content-type", "text/plain; charset=utf-8")]
 
 
 def test_a_float_header_value_is_its_json_text() -> None:
@@ -483,7 +483,17 @@ def test_a_float_header_value_is_its_json_text() -> None:
 
 def test_unknown_keys_in_a_full_form_response_are_ignored() -> None:
     result = {"statusCode": 200, "body": "ok", "multiValueHeaders": {"x": ["1"]}, "extra": 1}
-    assert parse_response(result) == HttpResponse(200, [], b"ok")
+    assert parse_response(result) == HttpResponse(200, [("content-type", "text/plain; charset=utf-8")], b"ok")
+
+
+def test_a_full_form_response_with_a_body_and_no_content_type_is_text_plain() -> None:
+    # API Gateway adds it (captures: fujiwara/ridge#9, quarkus#15909, aws-lambda-go-api-proxy#116)
+    assert parse_response({"statusCode": 201, "body": '{"a":1}'}).headers == [
+        ("content-type", "text/plain; charset=utf-8")
+    ]
+    declared = parse_response({"statusCode": 200, "headers": {"Content-Type": "text/csv"}, "body": "a,b"})
+    assert declared.headers == [("content-type", "text/csv")]
+    assert parse_response({"statusCode": 204}).headers == []  # no body, nothing to describe
 
 
 @pytest.mark.parametrize(

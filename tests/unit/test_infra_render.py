@@ -336,10 +336,13 @@ def test_routes_authorizers_and_integrations() -> None:
 
 def test_identity_sources_in_the_manifest_make_one_authorizer_for_every_protected_route() -> None:
     raw = reference_raw()
-    raw["api"]["authorizer"].update(ttl=300, identity_sources=["$request.header.Authorization"])
+    # cached per route: one authorizer guards routes of both auth modes (stratus validate insists)
+    sources = ["$request.header.Authorization", "$context.routeKey"]
+    raw["api"]["authorizer"].update(ttl=300, identity_sources=sources)
     api = module_block(render(stacks_from(raw, REFERENCE))["api-gateway.tf"], "api")
     assert list(api["authorizers"]) == ["default"]
     assert api["authorizers"]["default"]["ttl"] == 300
+    assert api["authorizers"]["default"]["identity_sources"] == sources
     guarded = {route["authorizer"] for route in api["routes"].values()} - {None}
     assert guarded == {"default"}
 

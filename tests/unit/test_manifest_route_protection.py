@@ -155,6 +155,26 @@ def test_a_cached_decision_is_refused_where_it_would_skip_a_limit_or_a_scope() -
     assert stack({"records": records(routes={"POST /": {"scopes": ["w"]}})}, api={"authorizer": per_route})
 
 
+def test_a_cached_decision_shared_by_routes_of_two_auth_modes_is_refused() -> None:
+    # One authorizer (explicit identity sources) guards an api_key service and a token one: AWS keys its cache on
+    # the identity values alone, so a key accepted on /keys would be accepted on /records for the TTL.
+    authorizer = {"service": "gateway", "handler": "gateway.authorizer.handler", "ttl": 300,
+                  "identity_sources": ["$request.header.x-api-key"]}  # fmt: skip
+    keys = {"kind": "lambda", "path": "/keys", "auth": "api_key"}
+    out = problems({"records": records(), "keys": keys}, api={"authorizer": authorizer})
+    assert out == [
+        "api.authorizer.ttl: one cached decision covers every route the authorizer guards, so a decision made for "
+        "one auth mode would be reused on routes of another (api_key: keys; token: records): set ttl = 0, or add "
+        '"$context.routeKey" to identity_sources to cache per route'
+    ]
+    per_route = {**authorizer, "identity_sources": ["$request.header.x-api-key", "$context.routeKey"]}
+    assert stack({"records": records(), "keys": keys}, api={"authorizer": per_route})
+    # without caching, or with one authorizer per mode (no identity sources named), nothing is shared
+    assert stack({"records": records(), "keys": keys}, api={"authorizer": {**authorizer, "ttl": 0}})
+    per_mode = {"service": "gateway", "handler": "gateway.authorizer.handler", "ttl": 0}
+    assert stack({"records": records(), "keys": keys}, api={"authorizer": per_mode})
+
+
 def test_development_origins_are_refused_outside_development_environments() -> None:
     cors = {"cors": {"allow_origins": ["http://localhost:5173", "https://app.example"]}}
     envs = {"prod": {}}

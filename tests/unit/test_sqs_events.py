@@ -47,6 +47,15 @@ def test_a_received_message_becomes_the_record_lambda_delivers() -> None:
     assert record["messageAttributes"]["blob"]["binaryValue"] == "AAE="
 
 
+def test_the_md5_of_message_attributes_is_passed_on_only_when_sqs_gave_one() -> None:
+    with_md5 = {**RECEIVED, "MD5OfMessageAttributes": "7c815262be77a62f56671125069ca888"}
+    assert sqs.record(with_md5, queue_arn=QUEUE_ARN, region="us-east-2")["md5OfMessageAttributes"] == (
+        "7c815262be77a62f56671125069ca888"
+    )
+    plain = {k: v for k, v in RECEIVED.items() if k != "MessageAttributes"}
+    assert "md5OfMessageAttributes" not in sqs.record(plain, queue_arn=QUEUE_ARN, region="us-east-2")
+
+
 BATCH = ["a", "b", "c"]
 
 

@@ -9,11 +9,14 @@ authorizer.
 
 Responses: simple (``{"isAuthorized": bool, "context": {...}}``) or an IAM policy
 (``{"principalId", "policyDocument": {"Statement": [{"Action": "execute-api:Invoke", "Effect", "Resource"}]},
-"context"}``). The context reaches the integration as ``requestContext.authorizer.lambda``.
+"context"}``): API Gateway evaluates the policy against the request's ``routeArn``, and a cached policy
+against each later route's. The context reaches the integration as ``requestContext.authorizer.lambda``.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -60,8 +63,25 @@ def event(request_event: dict[str, Any], *, route_arn: str, identity_source: lis
     return out
 
 
-def decision(result: Any) -> tuple[bool, dict[str, Any]]:
-    """(allowed, context) from a simple or IAM policy response."""
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What an authorizer answered. A simple response allows or denies every route; an IAM policy allows the
+    routes its ``execute-api:Invoke`` statements name, so a cached policy is evaluated again for each route
+    (an explicit ``Deny`` wins, as in IAM)."""
+
+    context: dict[str, Any]
+    simple: bool | None = None  # isAuthorized of a simple response; None for a policy
+    statements: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (effect, resource patterns) invoking the API
+
+    def allows(self, route_arn: str) -> bool:
+        if self.simple is not None:
+            return self.simple
+        effects = {effect for effect, resources in self.statements if any(_matches(p, route_arn) for p in resources)}
+        return "Allow" in effects and "Deny" not in effects
+
+
+def decision(result: Any) -> Decision:
+    """The decision in a simple or IAM policy response."""
     if not isinstance(result, dict):
         raise InvalidAuthorizerResponse("the authorizer's response is not a JSON object")
     context = result.get("context")
@@ -72,12 +92,39 @@ def decision(result: Any) -> tuple[bool, dict[str, Any]]:
     if "isAuthorized" in result:
         if not isinstance(result["isAuthorized"], bool):
             raise InvalidAuthorizerResponse("isAuthorized must be a boolean")
-        return result["isAuthorized"], context
+        return Decision(context, simple=result["isAuthorized"])
     policy = result.get("policyDocument")
     if isinstance(policy, dict):
-        statements = policy.get("Statement") or []
-        if isinstance(statements, dict):
-            statements = [statements]
-        effects = {s.get("Effect") for s in statements if isinstance(s, dict)}
-        return ("Allow" in effects and "Deny" not in effects), context
+        return Decision(context, statements=tuple(_statements(policy.get("Statement") or [])))
     raise InvalidAuthorizerResponse("neither isAuthorized nor policyDocument in the authorizer's response")
+
+
+def _statements(statements: Any) -> list[tuple[str, tuple[str, ...]]]:
+    if isinstance(statements, dict):
+        statements = [statements]
+    if not isinstance(statements, list):
+        raise InvalidAuthorizerResponse("policyDocument.Statement must be a list")
+    out: list[tuple[str, tuple[str, ...]]] = []
+    for statement in statements:
+        if not isinstance(statement, dict) or statement.get("Effect") not in ("Allow", "Deny"):
+            raise InvalidAuthorizerResponse("each statement needs an Effect of Allow or Deny")
+        actions, resources = _strings(statement.get("Action")), _strings(statement.get("Resource"))
+        if not actions or not resources:
+            raise InvalidAuthorizerResponse("each statement needs an Action and a Resource")
+        if any(_matches(action.lower(), "execute-api:invoke") for action in actions):
+            out.append((statement["Effect"], resources))
+    return out
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    return ()
+
+
+def _matches(pattern: str, value: str) -> bool:
+    """IAM's wildcards: ``*`` any run of characters (``/`` included), ``?`` one character; case-sensitive."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, flags=re.DOTALL) is not None

@@ -219,6 +219,11 @@ def build_event(
     return event
 
 
+# What API Gateway gives a full-form response that has a body and no content-type (published captures: ridge#9,
+# quarkus#15909, aws-lambda-go-api-proxy#116, powertools-lambda-python#2464; AWS does not document it).
+DEFAULT_CONTENT_TYPE = ("content-type", "text/plain; charset=utf-8")
+
+
 def parse_response(result: Any) -> HttpResponse:
     """What the client gets for ``result``, the decoded JSON a Lambda returned."""
     if isinstance(result, dict) and "statusCode" in result:
@@ -291,7 +296,10 @@ def _parse_full_response(result: dict[str, Any]) -> HttpResponse:
     cookies = result.get("cookies")
     if cookies is not None:
         _add_cookies(headers, cookies)
-    return HttpResponse(status, headers, _response_body(result.get("body"), result.get("isBase64Encoded")))
+    body = _response_body(result.get("body"), result.get("isBase64Encoded"))
+    if body and not any(name.lower() == "content-type" for name, _ in headers):
+        headers.append(DEFAULT_CONTENT_TYPE)
+    return HttpResponse(status, headers, body)
 
 
 def _response_headers(raw_headers: object) -> list[tuple[str, str]]:

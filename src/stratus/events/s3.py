@@ -5,12 +5,14 @@ A record: ``eventVersion`` "2.1", ``eventSource`` "aws:s3", ``awsRegion``, ``eve
 without the ``s3:`` prefix (``ObjectCreated:Put``), ``userIdentity.principalId``,
 ``requestParameters.sourceIPAddress``, ``responseElements`` (``x-amz-request-id``, ``x-amz-id-2``) and
 ``s3`` (schema 1.0, ``configurationId``, ``bucket`` {name, ownerIdentity, arn}, ``object`` {key, size, eTag,
-versionId when versioned, sequencer}). The key is URL-encoded form-style (``red flower.jpg`` ->
-``red+flower.jpg``; decode with ``unquote_plus``); a ``/`` stays as it is.
+versionId when versioned, sequencer}; an ``ObjectRemoved`` record has no size or eTag: captures in
+aws-powertools/powertools-lambda-python#4173 and awslabs/swift-aws-lambda-runtime#195). The key is URL-encoded
+form-style (``red flower.jpg`` -> ``red+flower.jpg``; decode with ``unquote_plus``); a ``/`` stays as it is.
 """
 
 from __future__ import annotations
 
+import base64
 import secrets
 import time
 from datetime import UTC, datetime
@@ -37,7 +39,9 @@ def record(
     when: datetime | None = None,
 ) -> dict[str, Any]:
     moment = (when or datetime.now(UTC)).astimezone(UTC)
-    obj: dict[str, Any] = {"key": encode_key(key), "size": size, "eTag": etag}
+    obj: dict[str, Any] = {"key": encode_key(key)}
+    if not event_name.removeprefix("s3:").startswith("ObjectRemoved"):  # a removed object has no size or ETag
+        obj.update(size=size, eTag=etag)
     if version_id:
         obj["versionId"] = version_id
     obj["sequencer"] = f"{time.time_ns():016X}"[-16:]
@@ -51,7 +55,7 @@ def record(
         "requestParameters": {"sourceIPAddress": "127.0.0.1"},
         "responseElements": {
             "x-amz-request-id": secrets.token_hex(8).upper(),
-            "x-amz-id-2": secrets.token_urlsafe(48),
+            "x-amz-id-2": base64.b64encode(secrets.token_bytes(48)).decode(),
         },
         "s3": {
             "s3SchemaVersion": "1.0",

@@ -4,7 +4,8 @@ Record format (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html): ``me
 ``receiptHandle``, ``body``, ``attributes`` (all values strings: ApproximateReceiveCount, SentTimestamp,
 SenderId, ApproximateFirstReceiveTimestamp, and for FIFO SequenceNumber, MessageGroupId,
 MessageDeduplicationId), ``messageAttributes`` (camel-cased: stringValue, binaryValue as base64,
-stringListValues, binaryListValues, dataType), ``md5OfBody``, ``eventSource: "aws:sqs"``,
+stringListValues, binaryListValues, dataType), ``md5OfBody``, ``md5OfMessageAttributes`` (only when the message
+has attributes: SQS's MD5 of them, as ReceiveMessage gives it), ``eventSource: "aws:sqs"``,
 ``eventSourceARN``, ``awsRegion``.
 
 Partial batch response (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html):
@@ -34,7 +35,7 @@ _RECORD_ATTRIBUTES = (
 def record(message: dict[str, Any], *, queue_arn: str, region: str) -> dict[str, Any]:
     """One Lambda SQS record from a ReceiveMessage ``Messages`` entry."""
     attributes = message.get("Attributes", {})
-    return {
+    out = {
         "messageId": message["MessageId"],
         "receiptHandle": message["ReceiptHandle"],
         "body": message.get("Body", ""),
@@ -47,6 +48,9 @@ def record(message: dict[str, Any], *, queue_arn: str, region: str) -> dict[str,
         "eventSourceARN": queue_arn,
         "awsRegion": region,
     }
+    if message.get("MD5OfMessageAttributes"):  # only a message with attributes has one
+        out["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
+    return out
 
 
 def _message_attribute(value: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,10 @@
 
 For a route whose service declares ``auth``, before the integration: the identity sources are read from the
 request (any missing -> 401 ``{"message":"Unauthorized"}``, the authorizer is not called); a cached decision
-for the same identity is used while its TTL lasts (one cached result covers every route, as in AWS);
+for the same identity source values is used while its TTL lasts: as in AWS the key is those values alone, so one
+cached result covers every route the authorizer guards unless ``$context.routeKey`` is an identity source
+(``stratus validate`` refuses a cached authorizer shared by routes that need different decisions), and a cached
+IAM policy is evaluated again against each route's ARN;
 otherwise the authorizer function is invoked with the payload 2.0 authorizer event and must answer within
 10 s. Denied -> 403 ``{"message":"Forbidden"}``; an error, a timeout or a malformed answer -> 500. Allowed:
 its context goes to the integration as ``requestContext.authorizer.lambda``.
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
     from stratus.local.runtime.function import LambdaFunction
 
 RESPONSE_TIMEOUT_S = 10.0  # the HTTP API's limit for a Lambda authorizer's answer
+CACHE_LIMIT = 10_000  # cached decisions per authorizer (AWS does not say; the client picks the keys)
 
 
 class LocalAuthorizer:
@@ -48,31 +52,13 @@ class LocalAuthorizer:
         self.ttl = ttl
         self.identity_sources = identity_sources
         self.sink = sink
-        self._cache: dict[tuple[str, ...], tuple[float, bool, dict[str, Any]]] = {}
+        self._cache: dict[tuple[str, ...], tuple[float, events.Decision]] = {}
 
     async def check(self, request: HttpRequest, match: RouteMatch, request_id: str) -> HttpResponse | dict[str, Any]:
         """An API Gateway answer (401/403/500) to send instead, or the context for the integration."""
         values = events.identity(request, self.identity_sources, route_key=match.route.key)
         if values is None:
             return gateway_error(401, "Unauthorized")
-        key = tuple(values)
-        cached = self._cache.get(key)
-        if cached is not None and cached[0] > time.monotonic():
-            allowed, context = cached[1], cached[2]
-        else:
-            decided = await self._invoke(request, match, request_id, values)
-            if decided is None:
-                return gateway_error(500, "Internal Server Error")
-            allowed, context = decided
-            if self.ttl:
-                self._cache[key] = (time.monotonic() + self.ttl, allowed, context)
-        if not allowed:
-            return gateway_error(403, "Forbidden")
-        return context
-
-    async def _invoke(
-        self, request: HttpRequest, match: RouteMatch, request_id: str, values: list[str]
-    ) -> tuple[bool, dict[str, Any]] | None:
         request_event = build_event(
             request,
             route_key=match.route.key,
@@ -86,6 +72,36 @@ class LocalAuthorizer:
             region=self.api.region, account_id=self.api.account_id, api_id=self.api.api_id, stage="$default",
             method=request.method, path=request_event["rawPath"],
         )  # fmt: skip
+        key = tuple(values)
+        now = time.monotonic()
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] > now:
+            decision = cached[1]
+        else:
+            found = await self._invoke(request_event, arn, request_id, values)
+            if found is None:
+                return gateway_error(500, "Internal Server Error")
+            decision = found
+            if self.ttl:
+                self._remember(key, now + self.ttl, decision)
+        if not decision.allows(arn):  # a cached IAM policy is evaluated against this route's ARN
+            return gateway_error(403, "Forbidden")
+        return decision.context
+
+    def _remember(self, key: tuple[str, ...], expires: float, decision: events.Decision) -> None:
+        """Cache a decision; the client chooses the keys, so the cache is bounded (expired ones go first,
+        then the oldest)."""
+        if len(self._cache) >= CACHE_LIMIT:
+            now = time.monotonic()
+            for stale in [k for k, (until, _) in self._cache.items() if until <= now]:
+                del self._cache[stale]
+            while len(self._cache) >= CACHE_LIMIT:
+                del self._cache[next(iter(self._cache))]
+        self._cache[key] = (expires, decision)
+
+    async def _invoke(
+        self, request_event: dict[str, Any], arn: str, request_id: str, values: list[str]
+    ) -> events.Decision | None:
         payload = json.dumps(events.event(request_event, route_arn=arn, identity_source=values)).encode()
         try:
             result = await asyncio.wait_for(self.function.invoke(payload), RESPONSE_TIMEOUT_S)

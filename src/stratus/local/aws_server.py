@@ -88,7 +88,34 @@ def _deliver_s3_notifications(invoke_url: str) -> None:
                 print(f"S3 notification to {arn} not delivered: {exc}", flush=True)
 
     moto.s3.notifications._invoke_awslambda = invoke
+    _one_event_per_multipart_upload()
     threading.Thread(target=sender, name="s3-notifications", daemon=True).start()
+
+
+def _one_event_per_multipart_upload() -> None:
+    """S3 notifies a completed multipart upload once, as ``ObjectCreated:CompleteMultipartUpload``; moto stores the
+    object through ``put_object``, which notifies an ``ObjectCreated:Put`` first. Drop that one."""
+    import moto.s3.models
+    import moto.s3.notifications as notifications
+
+    completing = threading.local()
+    complete = moto.s3.models.S3Backend.complete_multipart_upload
+    send = notifications.send_event
+
+    def complete_multipart_upload(self: Any, *args: Any, **kwargs: Any) -> Any:
+        completing.active = True
+        try:
+            return complete(self, *args, **kwargs)
+        finally:
+            completing.active = False
+
+    def send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
+        put = event_name == notifications.S3NotificationEvent.OBJECT_CREATED_PUT_EVENT
+        if not (put and getattr(completing, "active", False)):
+            send(account_id, event_name, bucket, key)
+
+    moto.s3.models.S3Backend.complete_multipart_upload = complete_multipart_upload  # type: ignore[method-assign]
+    notifications.send_event = send_event
 
 
 def _front(iam_account: str | None) -> None:

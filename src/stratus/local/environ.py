@@ -101,17 +101,17 @@ def lambda_environ(stack: Stack, function: Function, *, task_root: Path, endpoin
 
 
 def runtime_environ(function: Function, task_root: Path) -> dict[str, str]:
-    """What the Lambda runtime sets for ``function`` (the interpreter that really runs here: the manifest's
-    runtime is what AWS will run)."""
+    """What the Lambda runtime sets for ``function``: AWS_EXECUTION_ENV names the manifest's runtime (what AWS
+    will run, and what libraries such as Powertools read), whichever interpreter runs it here."""
     return {
         "_HANDLER": function.handler,
-        "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}",
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{function.runtime}",  # what AWS sets for the manifest's runtime
         "AWS_LAMBDA_FUNCTION_NAME": function.name,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory),
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
         "AWS_LAMBDA_LOG_GROUP_NAME": function.log_group,
-        "AWS_LAMBDA_LOG_STREAM_NAME": f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": f"{time.strftime('%Y/%m/%d', time.gmtime())}/[$LATEST]{uuid.uuid4().hex}",
         "LAMBDA_TASK_ROOT": str(task_root),
         "LAMBDA_RUNTIME_DIR": sys.prefix,
         "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",

@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from stratus.manifest.problems import Problem
-from stratus.manifest.routes import override_key, route_policies
+from stratus.manifest.routes import authorizer_key, override_key, route_policies
 from stratus.manifest.schema import LambdaService
 
 if TYPE_CHECKING:
+    from stratus.manifest.routes import Policy
     from stratus.manifest.schema import Service
     from stratus.manifest.stack import Stack
 
@@ -104,13 +105,35 @@ def _check_authorizer(stack: Stack) -> list[Problem]:
                 Problem("api.authorizer.ttl", f"a cached decision is not counted, so the rate limits of "
                         f"{', '.join(limited)} would not hold: set ttl = 0")
             )  # fmt: skip
-        if scoped and "$context.routeKey" not in authorizer.identity_sources:
+        per_route = "$context.routeKey" in authorizer.identity_sources
+        if not per_route:
+            problems += _mixed_modes(stack, policies)
+        if scoped and not per_route:
             problems.append(
                 Problem("api.authorizer.ttl", f"one cached decision covers every route, so the scopes of "
                         f"{', '.join(scoped)} would not hold: set ttl = 0, or add \"$context.routeKey\" to "
                         "identity_sources to cache per route")
             )  # fmt: skip
     return problems
+
+
+def _mixed_modes(stack: Stack, policies: dict[str, dict[str, Policy]]) -> list[Problem]:
+    """A cached decision is keyed on the identity values alone: one authorizer guarding routes of two auth modes
+    would reuse a decision made for one mode on the other's routes."""
+    modes: dict[str | None, dict[str, set[str]]] = {}  # authorizer key -> auth mode -> services
+    for name, routes in policies.items():
+        for policy in routes.values():
+            if policy.auth != "none":
+                modes.setdefault(authorizer_key(stack, policy), {}).setdefault(policy.auth, set()).add(name)
+    mixed = next((by_mode for by_mode in modes.values() if len(by_mode) > 1), None)
+    if mixed is None:
+        return []
+    shown = "; ".join(f"{mode}: {', '.join(sorted(names))}" for mode, names in sorted(mixed.items()))
+    return [
+        Problem("api.authorizer.ttl", f"one cached decision covers every route the authorizer guards, so a decision "
+                f"made for one auth mode would be reused on routes of another ({shown}): set ttl = 0, or add "
+                "\"$context.routeKey\" to identity_sources to cache per route")
+    ]  # fmt: skip
 
 
 def _uses_rate_limits(stack: Stack, service: str) -> bool:
