@@ -157,6 +157,8 @@ def test_a_throttled_batch_is_retried_and_then_left_to_the_queue(queue: tuple[An
 
 
 def test_full_batches_add_pollers_up_to_the_functions_concurrency(queue: tuple[Any, str]) -> None:
+    client, url = queue
+    client.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "30"})  # no redelivery under load
     send(queue, *[f"m{i}" for i in range(60)])
 
     def slow(records: list[dict[str, Any]]) -> bytes:
