@@ -18,7 +18,6 @@ Every answer carries ``apigw-requestid``; the API's own errors have AWS's bodies
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import random
 import time
@@ -237,11 +236,6 @@ class HttpApi:
                 return decided
             context = {"lambda": decided}
         return await self.integrations[route.target](request, match, request_id, context)
-
-
-def new_request_id() -> str:
-    """An ``apigw-requestid``-like id (no system call: unique, not secret)."""
-    return base64.b32encode(random.getrandbits(80).to_bytes(10, "big")).decode().rstrip("=")
 
 
 async def _finished_within(task: asyncio.Future[Any], timeout: float) -> bool:

@@ -8,6 +8,10 @@ in one call. What it handles: keep-alive (idle connections close after 30 s), pi
 10 MB payload limit (413, then the connection closes), malformed requests (400, then close). RFC 9112's framing
 rules: an HTTP/1.1 request needs exactly one ``Host`` (§3.2: else 400), no request has two; an HTTP/1.0 request with
 ``Transfer-Encoding`` is answered and the connection then closed (§6.1), so nothing sent after it is served.
+
+What a client cannot make it hold, or hold for long (a header section over the HTTP API's 10,240-byte quota: 431;
+a request not received in time: 408; a pipeline the client does not read: reading stops) is in ``http_limits``.
+Request ids have AWS's shape (``httpapi.request_id``); one id is the ``apigw-requestid`` header and the event's.
 """
 
 from __future__ import annotations
@@ -19,15 +23,15 @@ from collections import deque
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
-import httptools
-
 from stratus.events.httpapi import HttpRequest, gateway_error
-from stratus.local.gateway import MAX_PAYLOAD, new_request_id
+from stratus.local.gateway import MAX_PAYLOAD
+from stratus.local.http_limits import MAX_HEAD, Limits, ReadGuard, error_body
+from stratus.local.httpapi.request_id import new_request_id
 
 if TYPE_CHECKING:
     from stratus.local.gateway import HttpApi
 
-KEEP_ALIVE_S = 30.0
+OPEN: set[HttpApiProtocol] = set()  # connections being served (a test can check that none is left behind)
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 _date_cache: list[object] = [0, b""]
 
@@ -41,9 +45,9 @@ def _date() -> bytes:
 
 
 class _Pending:
-    __slots__ = ("bad", "body", "headers", "keep_alive", "last", "method", "too_large", "url", "version")
+    __slots__ = ("body", "error", "headers", "keep_alive", "last", "method", "too_large", "url", "version")
 
-    def __init__(self) -> None:
+    def __init__(self, error: int = 0) -> None:
         self.url = b""
         self.headers: list[tuple[str, str]] = []
         self.body: list[bytes] = []
@@ -51,94 +55,94 @@ class _Pending:
         self.method = "GET"
         self.version = "1.1"
         self.keep_alive = True
-        self.bad = False  # answered 400, then the connection closes
-        self.last = False  # nothing after it on the connection is served
+        self.error = error  # answered with this status (400, 408, 431), then the connection closes
+        self.last = bool(error)  # nothing after it on the connection is served
 
 
-class HttpApiProtocol(asyncio.Protocol):
-    """One client connection."""
+class HttpApiProtocol(ReadGuard):
+    """One client connection: the parser's callbacks queue requests, a worker answers them in order."""
 
-    def __init__(self, api: HttpApi) -> None:
+    def __init__(self, api: HttpApi, limits: Limits = Limits()) -> None:  # noqa: B008 (frozen)
+        super().__init__(limits)
         self.api = api
-        self.parser = httptools.HttpRequestParser(self)
-        self.transport: asyncio.Transport | None = None
         self.client_ip = "127.0.0.1"
         self.current = _Pending()
-        self.size = 0
+        self.head_size = 0  # request line + header values of this head
         self.queue: deque[_Pending] = deque()
+        self.max_queued = 0  # the most requests ever waiting at once (never above MAX_QUEUED)
         self.worker: asyncio.Task[None] | None = None
-        self.idle: asyncio.TimerHandle | None = None
-        self.closing = False
         self.ended = False  # a message that ends the connection was queued: later ones are not served
 
     # ------------------------------------------------------------------------------------ connection
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        OPEN.add(self)
         peer = transport.get_extra_info("peername")
         if peer:
             self.client_ip = str(peer[0])
-        self._arm_idle()
+        self.arm_idle()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.transport = None
-        if self.idle is not None:
-            self.idle.cancel()
+        OPEN.discard(self)
+        self.queue.clear()
+        self.lost()
 
-    def data_received(self, data: bytes) -> None:
-        if self.closing:  # a 413 is on its way; the rest of the body is not read
-            return
-        if self.idle is not None:
-            self.idle.cancel()
-            self.idle = None
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            self._fail(400)
-        except httptools.HttpParserError:
-            self._fail(400)
+    def waiting(self) -> int:
+        return len(self.queue)
 
-    def _arm_idle(self) -> None:
-        if self.transport is not None:
-            self.idle = asyncio.get_running_loop().call_later(KEEP_ALIVE_S, self._close)
+    def answering(self) -> bool:
+        return self.worker is not None and not self.worker.done()
 
-    def _close(self) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.close()
-
-    def _fail(self, status: int) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            body = b'{"message":"Bad Request"}'
-            head = self._head(status, [("content-type", "application/json")], len(body), "-", False)
-            self.transport.write(head + body)
-            self.transport.close()
+    def reject(self, status: int, *, upgraded: bool = False) -> None:
+        """Answer ``status`` after the requests already queued; parse and read nothing more."""
+        if upgraded and self.queue and self.queue[-1] is self.current:  # completed, then refused: never answered
+            self.queue.pop()
+            self.ended = False
+        self.stop_reading()
+        if not self.ended:
+            self._enqueue(_Pending(status))
 
     # ---------------------------------------------------------------------------- httptools callbacks
 
     def on_message_begin(self) -> None:
         self.current = _Pending()
-        self.size = 0
+        self.size = self.head_size = 0
+        self.in_message = True
 
     def on_url(self, url: bytes) -> None:
-        self.current.url += url
+        self.head_size += len(url)
+        if self.head_size <= MAX_HEAD:
+            self.current.url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.current.headers.append((name.decode("latin-1").lower(), value.decode("latin-1")))
+        if not self.in_head:  # a chunked trailer: never one of the request's headers
+            return
+        self.head_size += len(value)
+        if self.head_size <= MAX_HEAD:
+            self.current.headers.append((name.decode("latin-1").lower(), value.decode("latin-1")))
 
     def on_headers_complete(self) -> None:
+        self.in_head = False
+        self.body_raw = self.chunks = 0
+        if self.deadline is not None:  # the head's; the body gets its own, armed after this feed
+            self.cancel_deadline()
         pending = self.current
+        if self.head_size + len(self.parser.get_method()) + 10 > MAX_HEAD:  # + the request line's version, spaces
+            self.reject(431)
+            return
         version = self.parser.get_http_version()
         hosts = sum(1 for name, _ in pending.headers if name == "host")
         if hosts > 1 or (hosts == 0 and version != "1.0"):
-            pending.bad = pending.last = True
+            pending.error, pending.last = 400, True
         elif version == "1.0" and any(name == "transfer-encoding" for name, _ in pending.headers):
             pending.last = True
         for name, value in pending.headers:
             if name == "content-length" and value.isdigit() and int(value) > MAX_PAYLOAD:
                 # Too large by its own declaration: answer 413 now, without reading the body, and hang up.
                 pending.too_large = True
-                self.closing = True
                 self.on_message_complete()
+                self.closing = self.ended = True
                 return
             if name == "expect" and value.lower() == "100-continue" and self.transport is not None:
                 self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -154,25 +158,42 @@ class HttpApiProtocol(asyncio.Protocol):
         else:
             pending.body.append(body)
 
+    def on_chunk_header(self) -> None:
+        self.chunks += 1
+
     def on_message_complete(self) -> None:
-        pending = self.current
-        if pending in self.queue or self.ended:  # already queued at its headers (413), or after the last one
+        self.in_message, self.in_head, self.head_raw = False, True, 0
+        if self.deadline is not None:
+            self.cancel_deadline()
+        if self.ended:  # after the last one
             return
+        pending = self.current
         pending.method = self.parser.get_method().decode()
         pending.version = self.parser.get_http_version()
         pending.keep_alive = self.parser.should_keep_alive() and not pending.too_large and not pending.last
+        self._enqueue(pending)
+
+    def _enqueue(self, pending: _Pending) -> None:
         self.ended = pending.last
         self.queue.append(pending)
-        if self.worker is None or self.worker.done():
+        if len(self.queue) > self.max_queued:
+            self.max_queued = len(self.queue)
+        if not self.answering():
             self.worker = asyncio.get_running_loop().create_task(self._serve())
 
     # ------------------------------------------------------------------------------------- responses
 
     async def _serve(self) -> None:
         while self.queue and self.transport is not None:
+            if self.write_paused:  # the client is not reading: answer no more until it does
+                await self.writable()
+                if not self.queue:  # gone meanwhile
+                    return
             pending = self.queue.popleft()
-            if pending.bad:
-                self._fail(400)
+            if self.backlog:
+                self.refill()
+            if pending.error:
+                self._answer_error(pending.error)
                 return
             path, _, query = pending.url.decode("latin-1").partition("?")
             request = HttpRequest(
@@ -196,14 +217,24 @@ class HttpApiProtocol(asyncio.Protocol):
             head = self._head(response.status, response.headers, len(response.body), request_id, pending.keep_alive)
             transport.write(head + body)
             if pending.too_large:  # let the client finish sending before the close, or it may see a reset
-                if transport.can_write_eof():
-                    transport.write_eof()
-                asyncio.get_running_loop().call_later(1.0, transport.close)
+                self.linger(transport)
                 return
             if not pending.keep_alive:
                 transport.close()
                 return
-        self._arm_idle()
+        self.arm_idle()
+
+    def _answer_error(self, status: int) -> None:
+        transport = self.transport
+        if transport is None:
+            return
+        body = error_body(status)
+        head = self._head(status, [("content-type", "application/json")], len(body), new_request_id(), False)
+        transport.write(head + body)
+        if status == 431:  # the client may be mid-send: give it time to read the answer before the close
+            self.linger(transport)
+        else:
+            transport.close()
 
     def _connection(self) -> asyncio.Transport | None:
         return self.transport
@@ -220,7 +251,7 @@ class HttpApiProtocol(asyncio.Protocol):
         return head + b"\r\ndate: " + _date() + b"\r\n\r\n"
 
 
-async def serve(api: HttpApi, sock: socket.socket) -> asyncio.Server:
+async def serve(api: HttpApi, sock: socket.socket, limits: Limits = Limits()) -> asyncio.Server:  # noqa: B008
     """Serve ``api`` on an already bound, listening socket."""
     loop = asyncio.get_running_loop()
-    return await loop.create_server(lambda: HttpApiProtocol(api), sock=sock)
+    return await loop.create_server(lambda: HttpApiProtocol(api, limits), sock=sock)
