@@ -8,7 +8,11 @@ headers on its integration's answer (``stratus.local.httpapi.cors``). The integr
 
 - Lambda (payload format 2.0): the event is built exactly as AWS builds it and the function's result is
   mapped back; a function error or malformed result -> 500, a Lambda throttle -> 500 (API Gateway does
-  not pass Lambda's 429 on), an integration past its timeout (30 s at most) -> 503.
+  not pass Lambda's 429 on), an integration past its timeout (30 s at most) -> 503. Lambda's 6 MB limits hold:
+  an event over 6,291,456 bytes (a body under the API's 10 MB can pass it, base64 inflates binary bodies by a
+  third) is refused before the function runs -> 413 ``{"message":"Request Too Long"}`` (REST API's capture;
+  the HTTP API's status is not published), and a result over Lambda's response limit fails the invocation
+  (``Function.ResponseSizeTooLarge``) -> 500.
 - HTTP proxy (container services): ``/web/{proxy+}`` goes to the container's ``/{proxy}``, with
   hop-by-hop headers dropped and ``x-forwarded-*`` set from the connection.
 
