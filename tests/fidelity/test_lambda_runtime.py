@@ -14,10 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
+from stratus.local.client import client
 from stratus.local.runtime.api import Invocation, serve
 from stratus.local.runtime.environment import RESPONSE_LIMIT, Environment
 from tests.e2e.devstack import DevStack
@@ -30,10 +29,7 @@ RUNTIME_API = "DOC https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.htm
 
 @functools.cache
 def lambda_client(stack: DevStack) -> Any:
-    return boto3.client(
-        "lambda", endpoint_url=stack.invoke_url, region_name="us-east-1", aws_access_key_id="testing",
-        aws_secret_access_key="testing", config=Config(retries={"max_attempts": 0}, read_timeout=30),
-    )  # fmt: skip
+    return client(stack.dev_state(), "lambda")
 
 
 def invoke_tail(stack: DevStack, event: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:

@@ -18,10 +18,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
+from stratus.local.client import client
 from stratus.testing.launcher import DevStack
 
 pytestmark = pytest.mark.e2e
@@ -48,10 +47,7 @@ def env(lab: DevStack) -> dict[str, str]:
 
 @functools.cache
 def lambda_client(stack: DevStack) -> Any:
-    return boto3.client(
-        "lambda", endpoint_url=stack.invoke_url, region_name="us-east-1", aws_access_key_id="testing",
-        aws_secret_access_key="testing", config=Config(retries={"max_attempts": 0}, read_timeout=30),
-    )  # fmt: skip
+    return client(stack.dev_state(), "lambda")
 
 
 # -------------------------------------------------------------------------------- reserved environment variables

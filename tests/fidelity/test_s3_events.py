@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
-import boto3
 import pytest
 
+from stratus.local.client import client
 from stratus.testing.launcher import DevStack
 from tests.events import load_event
 
@@ -56,10 +56,7 @@ class Uploads:
 
 
 def s3_client(stack: DevStack) -> Any:
-    return boto3.client(
-        "s3", endpoint_url=str(stack.state()["aws"]), region_name="us-east-1", aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )  # fmt: skip
+    return client(stack.dev_state(), "s3")
 
 
 def delivered(stack: DevStack) -> list[dict[str, Any]]:

@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 
+from stratus.local.client import client
 from stratus.testing.launcher import DevStack
 from tests.events import load_event
 
@@ -47,10 +47,7 @@ class Sent:
 
 
 def sqs_client(stack: DevStack) -> Any:
-    return boto3.client(
-        "sqs", endpoint_url=str(stack.state()["aws"]), region_name="us-east-1", aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )  # fmt: skip
+    return client(stack.dev_state(), "sqs")
 
 
 def records(stack: DevStack) -> list[dict[str, Any]]:
