@@ -94,6 +94,7 @@ class LocalCloud:
         self.api: HttpApi | None = None
         self.server: _Server | None = None
         self._serve_task: asyncio.Task[None] | None = None
+        self.invoke_api: InvokeApi | None = None
         self._api_server: asyncio.Server | None = None
         self._sockets: list[socket.socket] = []
         self._http = httpx.AsyncClient(limits=httpx.Limits(max_connections=256, max_keepalive_connections=64))
@@ -250,8 +251,10 @@ class LocalCloud:
         self._api_server = await http_server.serve(self.api, api_socket)
         check = IamCheck(self.aws.endpoint, self._http) if self.options.iam else None
         invoke = InvokeApi(
-            self.functions, self.sink, self.stack.project.region, naming.LOCAL_ACCOUNT_ID, authorize=check
-        )
+            self.functions, self.sink, self.stack.project.region, naming.LOCAL_ACCOUNT_ID, authorize=check,
+            plan=lambda: self.stack.plan,
+        )  # fmt: skip
+        self.invoke_api = invoke
         config = uvicorn.Config(
             invoke,
             lifespan="off",
@@ -385,6 +388,8 @@ class LocalCloud:
         if self._serve_task is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._serve_task, 5)
+        if self.invoke_api is not None:  # queued asynchronous invocations and their pending retries
+            await self.invoke_api.close()
         for sock in self._sockets:
             sock.close()
         await asyncio.gather(*(unit.stop() for unit in self.units.values()), return_exceptions=True)

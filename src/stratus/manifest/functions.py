@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 ESM_LONG_POLL_S = 20
 
 TriggerKind = Literal["http", "sqs", "schedule", "s3", "authorizer", "migrate"]
+# The alias of a function with provisioned concurrency (``aws_lambda_alias.live`` in the lambda-service module).
+LIVE_ALIAS = "live"
 MIGRATION_TIMEOUT = 900  # seconds, Lambda's longest: a migration may rewrite a table (in every environment)
 Arch = Literal["arm64", "x86_64"]
 
@@ -94,6 +96,12 @@ class Function:
     @property
     def log_group(self) -> str:
         return naming.log_group(self.name)
+
+    @property
+    def alias(self) -> str | None:
+        """The alias the HTTP API invokes: ``live``, on the version published for provisioned concurrency (the
+        lambda-service module's ``aws_lambda_alias.live``, created only when provisioned concurrency is set)."""
+        return LIVE_ALIAS if self.provisioned_concurrency else None
 
     def arn(self, region: str, account: str) -> str:
         return naming.lambda_arn(region, account, self.name)

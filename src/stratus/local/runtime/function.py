@@ -115,10 +115,18 @@ class LambdaFunction:
     # ----------------------------------------------------------------------------------------- invoke
 
     async def invoke(
-        self, payload: bytes, *, client_context: str | None = None, request_id: str | None = None
+        self,
+        payload: bytes,
+        *,
+        client_context: str | None = None,
+        request_id: str | None = None,
+        qualifier: str | None = None,
+        version: str = "$LATEST",
     ) -> InvokeResult:
         """Run one invocation (``client_context``: the decoded JSON; ``request_id``: an id already given out, as an
-        asynchronous invocation's); raises :class:`TooManyRequests` when throttled."""
+        asynchronous invocation's; ``qualifier``: the alias or version the caller named, which ends the invoked
+        ARN, and ``version`` the one it selects, as START names it); raises :class:`TooManyRequests` when
+        throttled."""
         request_id = request_id or fast_uuid4()
         if self._init_failure is not None:
             return InvokeResult(request_id, self._init_failure, "Unhandled", 0.0, cold=False)
@@ -130,11 +138,11 @@ class LambdaFunction:
             request_id=request_id,
             payload=payload,
             deadline_ms=now_ms + self.config.timeout * 1000,
-            function_arn=self.config.arn,
+            function_arn=f"{self.config.arn}:{qualifier}" if qualifier else self.config.arn,
             trace_id=f"Root=1-{now_ms // 1000:08x}-{random.getrandbits(96):024x};Sampled=0",
             client_context=client_context,
         )
-        self._log(f"START RequestId: {request_id} Version: $LATEST", request_id)
+        self._log(f"START RequestId: {request_id} Version: {version}", request_id)
         started = time.perf_counter()
         env.invoke(invocation, self.config.timeout, lambda inv: self._timed_out(env, inv, started))
         outcome: Outcome | None = None
