@@ -23,7 +23,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from stratus.events import authorizer as events
-from stratus.events.httpapi import build_event, gateway_error
+from stratus.events.httpapi import build_event, decode_path, gateway_error
 from stratus.local.runtime.function import TooManyRequests
 
 if TYPE_CHECKING:
@@ -59,18 +59,9 @@ class LocalAuthorizer:
         values = events.identity(request, self.identity_sources, route_key=match.route.key)
         if values is None:
             return gateway_error(401, "Unauthorized")
-        request_event = build_event(
-            request,
-            route_key=match.route.key,
-            path_parameters=match.path_parameters,
-            api_id=self.api.api_id,
-            account_id=self.api.account_id,
-            domain_name=self.api.domain_name,
-            request_id=request_id,
-        )
         arn = events.route_arn(
             region=self.api.region, account_id=self.api.account_id, api_id=self.api.api_id, stage="$default",
-            method=request.method, path=request_event["rawPath"],
+            method=request.method, path=decode_path(request.raw_path),  # the event's rawPath
         )  # fmt: skip
         key = tuple(values)
         now = time.monotonic()
@@ -78,7 +69,7 @@ class LocalAuthorizer:
         if cached is not None and cached[0] > now:
             decision = cached[1]
         else:
-            found = await self._invoke(request_event, arn, request_id, values)
+            found = await self._invoke(request, match, arn, request_id, values)
             if found is None:
                 return gateway_error(500, "Internal Server Error")
             decision = found
@@ -100,8 +91,17 @@ class LocalAuthorizer:
         self._cache[key] = (expires, decision)
 
     async def _invoke(
-        self, request_event: dict[str, Any], arn: str, request_id: str, values: list[str]
+        self, request: HttpRequest, match: RouteMatch, arn: str, request_id: str, values: list[str]
     ) -> events.Decision | None:
+        request_event = build_event(
+            request,
+            route_key=match.route.key,
+            path_parameters=match.path_parameters,
+            api_id=self.api.api_id,
+            account_id=self.api.account_id,
+            domain_name=self.api.domain_name,
+            request_id=request_id,
+        )
         payload = json.dumps(events.event(request_event, route_arn=arn, identity_source=values)).encode()
         try:
             result = await asyncio.wait_for(self.function.invoke(payload), RESPONSE_TIMEOUT_S)
