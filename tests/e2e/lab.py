@@ -388,3 +388,76 @@ def make_auth_lab(root: Path, *, ttl: int = 0) -> Path:
         (package / "__init__.py").write_text("")
         (package / "main.py").write_text(code)
     return root
+
+
+CONSOLE_APP = """
+import json, os
+
+# A token as an identity provider would issue one: the console must not show it unless asked.
+TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEifQ.c2lnbmF0dXJlLWJ5dGVz"
+
+
+def web(event, context):
+    path = event["rawPath"]
+    if path.endswith("/fail"):
+        raise RuntimeError("web failure on purpose")
+    print(json.dumps({"level": "WARNING", "message": "issued token " + TOKEN}))
+    body = {"ok": True, "path": path, "access_token": TOKEN}
+    return {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": json.dumps(body)}
+
+
+def handler(event, context):
+    with open(os.environ["DELIVERIES"], "a") as log:
+        for record in event["Records"]:
+            log.write(json.dumps({"body": record["body"]}) + "\\n")
+            if record["body"].startswith("poison"):
+                raise RuntimeError("poison message " + record["body"])
+    return {"batchItemFailures": []}
+
+
+def tick(event, context):
+    with open(os.environ["DELIVERIES"], "a") as log:
+        log.write(json.dumps({"scheduled": event["detail-type"]}) + "\\n")
+    return {"ticked": True}
+"""
+
+
+def make_console_lab(root: Path) -> Path:
+    """A service with an HTTP function that logs a token, a queue consumer that fails on ``poison`` messages (one
+    receive, then the DLQ), a daily schedule, a table and a bucket: what the local console shows."""
+    (root / "stratus.toml").write_text(
+        textwrap.dedent(
+            f"""
+            [project]
+            name = "clab"
+
+            [services.app]
+            kind = "lambda"
+            path = "/app"
+            handler = "app.main.web"
+            timeout = 1
+            env = {{ DELIVERIES = "{root / "deliveries.jsonl"}" }}
+            uses = {{ tasks = "send", notes = "read-write", uploads = "read-write" }}
+            schedules = [{{ rate = "1 day", handler = "app.main.tick" }}]
+
+            [[services.app.consumes]]
+            queue = "tasks"
+            handler = "app.main.handler"
+            batch_size = 1
+
+            [queues.tasks]
+            visibility_timeout = 1
+            max_receive_count = 1
+
+            [tables.notes]
+            hash_key = "id"
+
+            [buckets.uploads]
+            """
+        )
+    )
+    package = root / "services" / "app" / "app"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "main.py").write_text(CONSOLE_APP)
+    return root

@@ -10,9 +10,6 @@ skipped (saying why) otherwise. Screenshots go to the test's tmp_path and to tes
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.browser import csp_refusals, new_driver, shoot
 from tests.e2e.devstack import DevStack
 
 pytestmark = pytest.mark.e2e
@@ -30,76 +28,28 @@ webdriver = pytest.importorskip(
     "selenium.webdriver", reason="the browser test needs the `selenium` package (the dev dependency group)"
 )
 from selenium.common.exceptions import TimeoutException  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.remote.webelement import WebElement  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "tests" / "e2e" / ".artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-APT_PACKAGES = ("chromium", "chromium-driver")
 PASSWORD = "a long enough passphrase"
 KEY_DELAY = 0.06  # seconds between keystrokes: ~150 WPM, under the records service's 300 WPM limit
 WAIT = 30.0  # seconds for anything the page does (a loaded stack answers slower)
 
 
-def _install_chromium() -> str | None:
-    """Install Chromium and its driver when missing and allowed; the reason to skip when not."""
-    if CHROMIUM.exists() and CHROMEDRIVER.exists():
-        return None
-    how = f"apt-get install -y --no-install-recommends {' '.join(APT_PACKAGES)}"
-    if shutil.which("apt-get") is None or os.geteuid() != 0:
-        return f"headless Chromium is not installed ({CHROMIUM}, {CHROMEDRIVER}) and cannot be installed here: {how}"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update", "-qq"], [*how.split()]):
-        done = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env, check=False)
-        if done.returncode != 0:
-            return f"could not install Chromium ({' '.join(command)} exited {done.returncode}): {done.stderr[-500:]}"
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        return f"{how} did not provide {CHROMIUM} and {CHROMEDRIVER}"
-    return None
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Path:
-    """Chromium's driver, installed if needed (requested before the stack, so a skip costs no stack start)."""
-    reason = _install_chromium()
-    if reason is not None:
-        pytest.skip(reason)
-    return CHROMEDRIVER
-
-
 @pytest.fixture
 def browser(chromium: Path, repo_stack: DevStack, tmp_path: Path) -> Iterator[Any]:
     """A headless Chromium; on the way out, a screenshot of the page as it was and a check of its console."""
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1400",
-                     "--disable-gpu", "--no-first-run", "--lang=en-GB"):  # fmt: skip
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(str(chromium)))
-    driver.set_page_load_timeout(WAIT)
+    driver = new_driver(webdriver, "1280,1400", WAIT)
     try:
         yield driver
     finally:
         shoot(driver, tmp_path, "web-last-page.png")
         logs = driver.get_log("browser")
         driver.quit()
-    refused = [entry["message"] for entry in logs if "Content Security Policy" in entry["message"]]
+    refused = csp_refusals(logs)
     assert refused == [], f"the page broke its own Content-Security-Policy: {refused}"
-
-
-def shoot(driver: Any, tmp_path: Path, name: str) -> Path:
-    """A screenshot in the test's output dir, copied to tests/e2e/.artifacts/ (git-ignored)."""
-    path = tmp_path / name
-    driver.save_screenshot(str(path))
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(path, ARTIFACTS / name)
-    return path
 
 
 def until(driver: Any, condition: Callable[[Any], Any], what: str, timeout: float = WAIT) -> Any:

@@ -84,6 +84,18 @@ def test_change_message_visibility_to_zero_makes_it_receivable_at_once(sqs: Any)
     assert [m["Body"] for m in receive(sqs, url)] == ["m"]
 
 
+def test_a_receive_with_visibility_zero_returns_each_message_once_and_leaves_them_visible(sqs: Any) -> None:
+    # A ReceiveMessage answers distinct messages (each message, once): "Amazon SQS ... returns up to the
+    # MaxNumberOfMessages" messages; with VisibilityTimeout 0 they are receivable again by the next call.
+    # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html
+    url = queue(sqs, "peek")
+    for body in ("a", "b"):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    assert sorted(m["Body"] for m in receive(sqs, url, MaxNumberOfMessages=10, VisibilityTimeout=0)) == ["a", "b"]
+    assert sorted(m["Body"] for m in receive(sqs, url, MaxNumberOfMessages=10, VisibilityTimeout=0)) == ["a", "b"]
+    assert counts(sqs, url)[0] == 2
+
+
 def test_after_max_receive_count_receives_the_message_moves_to_the_dlq(sqs: Any) -> None:
     dlq = queue(sqs, "redrive-dlq")
     arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

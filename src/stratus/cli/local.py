@@ -40,6 +40,10 @@ def dev(
     iam: Annotated[
         bool, typer.Option(help="Enforce IAM: each service runs as its role; what it did not declare is denied.")
     ] = True,
+    console: Annotated[
+        bool, typer.Option(help="Serve the local console (requests, functions, queues, logs) on 127.0.0.1.")
+    ] = True,
+    console_port: Annotated[int | None, typer.Option(help="Port of the local console [default: port + 2].")] = None,
 ) -> None:
     """Run the whole stack locally: HTTP API, Lambdas, containers, AWS and PostgreSQL."""
     import sys
@@ -58,6 +62,8 @@ def dev(
         access_log=access_log,
         reload=reload,
         iam=iam,
+        console=console,
+        console_port=console_port,
     )
     serve(load_stack(env=env), options, _print_ready)
 
@@ -67,9 +73,10 @@ def _print_ready(cloud: LocalCloud, ready: Readiness) -> None:
     for part, where, status in ready.lines:
         table.add_row(f"[bold]{part}[/]", where, status)
     console.print(table)
-    console.print(
-        f"[green]✓ ready[/] in {ready.seconds:.2f} s: [bold]{cloud.api_url}[/] (Ctrl-C stops everything)",
-    )
+    where = f"[bold]{cloud.api_url}[/]"
+    if cloud.console_url is not None:
+        where += f", console [bold]{cloud.console_url}[/]"
+    console.print(f"[green]✓ ready[/] in {ready.seconds:.2f} s: {where} (Ctrl-C stops everything)")
 
 
 # ------------------------------------------------------------------------------------------ events, trigger

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from stratus.events import authorizer as events
 from stratus.events.httpapi import build_event, decode_path, gateway_error
+from stratus.local import tracing
 from stratus.local.runtime.function import TooManyRequests
 
 if TYPE_CHECKING:
@@ -46,7 +47,9 @@ class LocalAuthorizer:
         ttl: int,
         identity_sources: list[str],
         sink: LogSink,
+        name: str = "authorizer",
     ) -> None:
+        self.name = name  # its key in the plan
         self.function = function
         self.api = api
         self.ttl = ttl
@@ -56,8 +59,11 @@ class LocalAuthorizer:
 
     async def check(self, request: HttpRequest, match: RouteMatch, request_id: str) -> HttpResponse | dict[str, Any]:
         """An API Gateway answer (401/403/500) to send instead, or the context for the integration."""
+        trace = tracing.CURRENT.get()
         values = events.identity(request, self.identity_sources, route_key=match.route.key)
         if values is None:
+            if trace is not None:
+                trace.authorizer = tracing.AuthorizerTrace(self.name, "unauthorized", cached=False)
             return gateway_error(401, "Unauthorized")
         arn = events.route_arn(
             region=self.api.region, account_id=self.api.account_id, api_id=self.api.api_id, stage="$default",
@@ -67,15 +73,22 @@ class LocalAuthorizer:
         now = time.monotonic()
         cached = self._cache.get(key)
         if cached is not None and cached[0] > now:
-            decision = cached[1]
+            decision, seen = cached[1], tracing.AuthorizerTrace(self.name, "allowed", cached=True)
         else:
-            found = await self._invoke(request, match, arn, request_id, values)
+            seen = tracing.AuthorizerTrace(self.name, "error", cached=False)
+            found = await self._invoke(request, match, arn, request_id, values, seen)
             if found is None:
+                if trace is not None:
+                    trace.authorizer = seen
                 return gateway_error(500, "Internal Server Error")
             decision = found
             if self.ttl:
                 self._remember(key, now + self.ttl, decision)
-        if not decision.allows(arn):  # a cached IAM policy is evaluated against this route's ARN
+        allowed = decision.allows(arn)  # a cached IAM policy is evaluated against this route's ARN
+        if trace is not None:
+            seen.outcome, seen.context = ("allowed" if allowed else "denied"), decision.context
+            trace.authorizer = seen
+        if not allowed:
             return gateway_error(403, "Forbidden")
         return decision.context
 
@@ -91,7 +104,13 @@ class LocalAuthorizer:
         self._cache[key] = (expires, decision)
 
     async def _invoke(
-        self, request: HttpRequest, match: RouteMatch, arn: str, request_id: str, values: list[str]
+        self,
+        request: HttpRequest,
+        match: RouteMatch,
+        arn: str,
+        request_id: str,
+        values: list[str],
+        seen: tracing.AuthorizerTrace,
     ) -> events.Decision | None:
         request_event = build_event(
             request,
@@ -111,6 +130,7 @@ class LocalAuthorizer:
         except TooManyRequests:
             self._log(request_id, "the authorizer was throttled")
             return None
+        seen.function_request_id = result.request_id
         if result.function_error:
             self._log(request_id, "the authorizer failed")
             return None

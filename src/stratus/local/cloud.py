@@ -30,6 +30,7 @@ from stratus import naming, paths
 from stratus.local import http_server, processes, roles
 from stratus.local.authorizer import LocalAuthorizer
 from stratus.local.aws import LocalAws, Provisioned
+from stratus.local.console.recorder import Recorder
 from stratus.local.environ import Endpoints
 from stratus.local.gateway import ApiIdentity, HttpApi, Integration
 from stratus.local.httpapi.cors import CorsConfig
@@ -45,6 +46,7 @@ from stratus.manifest import ManifestError, load_stack
 if TYPE_CHECKING:
     import socket
 
+    from stratus.local.console.server import Console
     from stratus.local.logs import LogSink
     from stratus.local.runtime.function import LambdaFunction
     from stratus.manifest import Stack
@@ -60,6 +62,8 @@ class DevOptions:
     access_log: bool = True
     reload: bool = True
     iam: bool = True  # enforce IAM: each service runs as its role, undeclared access is AccessDenied
+    console: bool = True  # the local console (``stratus.local.console``), always on 127.0.0.1
+    console_port: int | None = None  # default: port + 2
 
 
 @dataclass
@@ -95,6 +99,11 @@ class LocalCloud:
         self.server: _Server | None = None
         self._serve_task: asyncio.Task[None] | None = None
         self.invoke_api: InvokeApi | None = None
+        self.recorder: Recorder | None = None
+        self.console: Console | None = None
+        self._console_server: _Server | None = None
+        self._console_task: asyncio.Task[None] | None = None
+        self.started_at = time.time()
         self._api_server: asyncio.Server | None = None
         self._sockets: list[socket.socket] = []
         self._http = httpx.AsyncClient(limits=httpx.Limits(max_connections=256, max_keepalive_connections=64))
@@ -103,6 +112,9 @@ class LocalCloud:
         self.api_id = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(10))
         for name in ("api", "aws", "postgres", *stack.services):
             sink.register(name)
+        if options.console:  # it keeps the recent requests and log lines, so it can show what already happened
+            self.recorder = Recorder()
+            sink.tap = self.recorder.log
 
     @property
     def invoke_port(self) -> int:
@@ -116,6 +128,19 @@ class LocalCloud:
     def invoke_url(self) -> str:
         return f"http://{self.options.host}:{self.invoke_port}"
 
+    @property
+    def console_port(self) -> int:
+        return self.options.console_port or self.options.port + 2
+
+    @property
+    def console_url(self) -> str | None:
+        return f"http://127.0.0.1:{self.console_port}" if self.options.console else None
+
+    @property
+    def provisioned(self) -> Provisioned | None:
+        """What the local AWS holds for the stack, once provisioned."""
+        return self._provisioned
+
     # ------------------------------------------------------------------------------------------- start
 
     async def start(self) -> Readiness:
@@ -126,6 +151,8 @@ class LocalCloud:
             processes.bind(self.options.host, self.options.port, "the HTTP API"),
             processes.bind(self.options.host, self.invoke_port, "the Lambda Invoke API"),
         ]
+        if self.options.console:  # never on another interface: it shows events that hold tokens
+            self._sockets.append(processes.bind("127.0.0.1", self.console_port, "the local console"))
         await asyncio.gather(self.aws.start(), self.postgres.add(_databases(self.stack), fresh=self.options.fresh))
         factory = await self._factory(self.stack)
         ready.lines.append(("aws", self.aws.endpoint, self._resource_summary()))
@@ -144,6 +171,8 @@ class LocalCloud:
             self._depths = asyncio.create_task(self._report_queue_depths())
         ready.lines.append(("api", self.api_url, "HTTP API (payload 2.0)"))
         ready.lines.append(("invoke", self.invoke_url, "Lambda Invoke API"))
+        if self.console_url is not None:
+            ready.lines.append(("console", self.console_url, "local console: requests, functions, queues, logs"))
         ready.seconds = time.perf_counter() - started
         self._write_state()
         return ready
@@ -214,6 +243,7 @@ class LocalCloud:
                 out[key] = LocalAuthorizer(
                     function,
                     self._identity(self.stack),
+                    name=key,
                     ttl=authorizer.ttl,
                     identity_sources=list(authorizer.identity_sources),
                     sink=self.sink,
@@ -243,11 +273,13 @@ class LocalCloud:
             throttle=throttle,
             access_log=self.options.access_log,
             authorizers=self._authorizers(),
+            recorder=self.recorder,
+            console_url=self.console_url,
         )
 
     async def _start_api(self) -> None:
         assert self.api is not None
-        api_socket, invoke_socket = self._sockets
+        api_socket, invoke_socket, *console_socket = self._sockets
         self._api_server = await http_server.serve(self.api, api_socket)
         check = IamCheck(self.aws.endpoint, self._http) if self.options.iam else None
         invoke = InvokeApi(
@@ -255,22 +287,14 @@ class LocalCloud:
             plan=lambda: self.stack.plan,
         )  # fmt: skip
         self.invoke_api = invoke
-        config = uvicorn.Config(
-            invoke,
-            lifespan="off",
-            access_log=False,
-            log_level="warning",
-            server_header=False,
-            proxy_headers=False,
-            http="httptools",
-            timeout_keep_alive=30,
-        )
-        self.server = _Server(config)
-        self._serve_task = asyncio.create_task(self.server.serve(sockets=[invoke_socket]))
-        while not self.server.started:
-            if self._serve_task.done():
-                self._serve_task.result()
-            await asyncio.sleep(0.01)
+        self.server, self._serve_task = await _serve_asgi(invoke, invoke_socket)
+        if console_socket and self.recorder is not None:
+            from stratus.local.console.server import Console  # starlette: imported only when the console runs
+
+            self.console = Console(self, self.recorder, port=self.console_port)
+            self._console_server, self._console_task = await _serve_asgi(
+                self.console.app, console_socket[0], graceful_s=2
+            )
 
     def _write_state(self) -> None:
         DevState(
@@ -285,6 +309,7 @@ class LocalCloud:
             handlers={key: f.config.handler for key, f in self.functions.items()},
             schedules={key: rule.schedule.expression for u in self.units.values() for key, rule in u.rules.items()},
             containers={name: u.container.url for name, u in self.units.items() if u.container is not None},
+            console=self.console_url,
         ).write(self.stack.root)
 
     async def _report_queue_depths(self, every: float = 2.0) -> None:
@@ -385,9 +410,13 @@ class LocalCloud:
             self._api_server.close()
         if self.server is not None:
             self.server.should_exit = True
-        if self._serve_task is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._serve_task, 5)
+        if self.console is not None and self._console_server is not None:
+            self.console.close()  # its live streams end, then its server
+            self._console_server.should_exit = True
+        for task in (self._serve_task, self._console_task):
+            if task is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(task, 5)
         if self.invoke_api is not None:  # queued asynchronous invocations and their pending retries
             await self.invoke_api.close()
         for sock in self._sockets:
@@ -398,6 +427,31 @@ class LocalCloud:
         if self.lock.held:
             DevState.remove(self.stack.root)
         self.lock.release()
+
+
+async def _serve_asgi(
+    app: Any, sock: socket.socket, *, graceful_s: int | None = None
+) -> tuple[_Server, asyncio.Task[None]]:
+    """Serve an ASGI app (the Invoke API, the console) with uvicorn on a bound socket; return once it listens
+    (``graceful_s``: how long a stop waits for open connections, such as the console's live streams)."""
+    config = uvicorn.Config(
+        app,
+        lifespan="off",
+        access_log=False,
+        log_level="warning",
+        server_header=False,
+        proxy_headers=False,
+        http="httptools",
+        timeout_keep_alive=30,
+        timeout_graceful_shutdown=graceful_s,
+    )
+    server = _Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    return server, task
 
 
 def _databases(stack: Stack) -> dict[str, str]:

@@ -39,6 +39,8 @@ from stratus.events.httpapi import (
     gateway_error,
     parse_response,
 )
+from stratus.local import tracing
+from stratus.local.console import link as console_link
 from stratus.local.httpapi.cors import preflight_origin
 from stratus.local.runtime.function import TooManyRequests
 
@@ -114,6 +116,9 @@ class LambdaIntegration:
             self._log(request_id, f"{len(payload)} byte payload is too large for the RequestResponse invocation type "
                                   f"(limit {EVENT_LIMIT} bytes)")  # fmt: skip
             return gateway_error(413, "Request Too Long")
+        trace = tracing.CURRENT.get()
+        if trace is not None:
+            trace.function, trace.event = self.function.config.source, payload
         # The function keeps running past the integration timeout, as in AWS: only the API stops waiting.
         task = asyncio.ensure_future(self.function.invoke(payload))
         if not await _finished_within(task, self.timeout):
@@ -124,6 +129,8 @@ class LambdaIntegration:
         except TooManyRequests:
             self._log(request_id, "Lambda throttled the invocation (reserved concurrency in use)")
             return gateway_error(500, "Internal Server Error")
+        if trace is not None:
+            trace.result = result
         if result.function_error:
             return gateway_error(500, "Internal Server Error")
         try:
@@ -184,6 +191,8 @@ class HttpApi:
         throttle: TokenBucket | None = None,
         access_log: bool = True,
         authorizers: Mapping[str, Authorizer] | None = None,
+        recorder: tracing.RequestRecorder | None = None,
+        console_url: str | None = None,
     ) -> None:
         self.routes = routes
         self.integrations = integrations
@@ -192,18 +201,27 @@ class HttpApi:
         self.cors = cors
         self.throttle = throttle
         self.access_log = access_log
+        self.recorder = recorder  # the local console: every request's trace (``stratus.local.tracing``)
+        self.console_url = console_url  # linked from the 404 page a browser gets
 
     async def respond(self, request: HttpRequest, request_id: str, *, too_large: bool = False) -> HttpResponse:
-        """What API Gateway answers to ``request`` (logged, when the access log is on)."""
+        """What API Gateway answers to ``request`` (logged, when the access log is on; traced, when recorded)."""
         started = time.perf_counter()
+        trace = None
+        if self.recorder is not None:
+            trace = tracing.RequestTrace(request_id, request, time.time())
+            tracing.CURRENT.set(trace)  # this request's task only: each connection's requests run in its own
         if too_large:
             response = gateway_error(413, "Request Entity Too Large")
         else:
             response = await self._handle(request, request_id)
+        elapsed = (time.perf_counter() - started) * 1000
         if self.access_log:
-            elapsed = (time.perf_counter() - started) * 1000
             line = f"{request.method} {request.raw_path} {response.status} {elapsed:.1f} ms"
             self.sink.write("api", line, request_id)
+        if trace is not None and self.recorder is not None:
+            trace.response, trace.elapsed_ms = response, elapsed
+            self.recorder.record(trace)
         return response
 
     async def _handle(self, request: HttpRequest, request_id: str) -> HttpResponse:
@@ -220,7 +238,12 @@ class HttpApi:
             if own is not None:
                 return own
             response = gateway_error(404, "Not Found")
+            if self.console_url is not None and request.method == "GET" and _browser_page(headers):
+                response = console_link.not_found_page(self.console_url)
         else:
+            trace = tracing.CURRENT.get()
+            if trace is not None:
+                trace.route, trace.target = match.route.key, match.route.target
             response = await self._integrate(request, match, request_id)
         if self.cors is not None:  # the API answers CORS itself: backend CORS headers never pass
             response.headers = self.cors.apply(origin, response.headers, preflight=preflight)
@@ -240,6 +263,11 @@ class HttpApi:
                 return decided
             context = {"lambda": decided}
         return await self.integrations[route.target](request, match, request_id, context)
+
+
+def _browser_page(headers: list[tuple[str, str]]) -> bool:
+    """Whether a browser asks for a page (navigation: ``Accept`` names HTML); fetch() and curl do not."""
+    return any(k == "accept" and "text/html" in v for k, v in headers)
 
 
 async def _finished_within(task: asyncio.Future[Any], timeout: float) -> bool:

@@ -15,8 +15,11 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
+
+Tap = Callable[[str, str, str | None], None]  # source, line, request id
 
 _COLOURS = ("36", "35", "33", "32", "34", "96", "95", "93", "92", "94")
 _RESET = "\x1b[0m"
@@ -45,6 +48,7 @@ class LogSink:
         self.log_dir = log_dir
         self._copies: list[tuple[str, str]] = []
         self._files: dict[str, TextIO] = {}
+        self.tap: Tap | None = None  # also given every line (the local console keeps the recent ones)
 
     def register(self, source: str) -> None:
         """Announce a source up front so the prefixes line up."""
@@ -62,6 +66,8 @@ class LogSink:
         return prefix
 
     def write(self, source: str, line: str, request_id: str | None = None) -> None:
+        if self.tap is not None:
+            self.tap(source, line, request_id)
         now = int(time.time())
         if now != self._second:
             self._second, self._stamp = now, time.strftime("%H:%M:%S", time.localtime(now))

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -16,6 +18,14 @@ from stratus.schedules import parse
 if TYPE_CHECKING:
     from stratus.local.logs import LogSink
     from stratus.local.runtime.function import LambdaFunction
+
+
+@dataclass(frozen=True, slots=True)
+class LastRun:
+    time: float
+    request_id: str | None
+    error: str | None  # why it failed, or None
+    manual: bool  # run from ``stratus trigger`` or the console, not by its expression
 
 
 class ScheduledRule:
@@ -32,6 +42,7 @@ class ScheduledRule:
         self.account_id = account_id
         self.sink = sink
         self.next_fire: datetime | None = None
+        self.last_run: LastRun | None = None
         self._task: asyncio.Task[None] | None = None
 
     def event(self, when: datetime | None = None) -> bytes:
@@ -56,13 +67,18 @@ class ScheduledRule:
             await asyncio.sleep(max(0.0, (self.next_fire - datetime.now(UTC)).total_seconds()))
             await self.fire(self.next_fire)
 
-    async def fire(self, when: datetime | None = None) -> None:
+    async def fire(self, when: datetime | None = None, *, manual: bool = False) -> LastRun:
+        """Invoke the function with the Scheduled Event of ``when`` (now by default); what happened."""
+        started = time.time()
         try:
             result = await self.function.invoke(self.event(when))
         except TooManyRequests:
             self.sink.write(self.function.config.source, f"schedule {self.rule}: throttled, skipped")
-            return
+            self.last_run = LastRun(started, None, "throttled (reserved concurrency in use)", manual)
+            return self.last_run
+        error = None
         if result.function_error:
-            self.sink.write(
-                self.function.config.source, f"schedule {self.rule}: the invocation failed", result.request_id
-            )
+            error = "the invocation failed"
+            self.sink.write(self.function.config.source, f"schedule {self.rule}: {error}", result.request_id)
+        self.last_run = LastRun(started, result.request_id, error, manual)
+        return self.last_run

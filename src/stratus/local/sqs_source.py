@@ -66,6 +66,7 @@ class SqsEventSource:
         self._pool = ThreadPoolExecutor(max_workers=self.max_pollers + 1, thread_name_prefix=f"sqs-{self.source}")
         self._pollers: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
+        self.delivered = 0  # messages handed to the function (the console's messages per second)
 
     def start(self) -> None:
         self._spawn(primary=True)
@@ -130,6 +131,7 @@ class SqsEventSource:
         return messages
 
     async def _deliver(self, client: Any, messages: list[dict[str, Any]]) -> None:
+        self.delivered += len(messages)
         records = [sqs_events.record(m, queue_arn=self.queue_arn, region=self.region) for m in messages]
         payload = json.dumps(sqs_events.event(records)).encode()
         give_up = time.monotonic() + self.visibility_timeout

@@ -118,6 +118,7 @@ class FastQueue(models.Queue):
         self._promote(now_ms)
         taken: list[models.Message] = []
         to_dlq: list[models.Message] = []
+        again: list[models.Message] = []  # received with visibility 0: visible at once, but not twice in one call
         max_receives = self.redrive_policy["maxReceiveCount"] if self.dead_letter_queue and self.redrive_policy else 0
         while self._ready and len(taken) < count:
             message = self._ready.popleft()
@@ -137,8 +138,9 @@ class FastQueue(models.Queue):
                 self._park(message, INFLIGHT)
             else:
                 self._state[message.id] = VISIBLE
-                self._ready.append(message)
+                again.append(message)
             taken.append(message)
+        self._ready.extend(again)
         for message in to_dlq:
             self._forget(message)
         return taken, to_dlq

@@ -36,6 +36,7 @@ class DevState:
     handlers: dict[str, str] = field(default_factory=dict)  # source -> handler
     schedules: dict[str, str] = field(default_factory=dict)  # source -> expression
     containers: dict[str, str] = field(default_factory=dict)  # service -> URL
+    console: str | None = None  # the local console's URL, when it runs
 
     def write(self, root: Path) -> None:
         path = paths.dev_state(root)

@@ -58,8 +58,10 @@ class DevStack:
         self.root = root
         self.port = port or free_port()
         self.invoke_port = free_port()
+        self.console_port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.invoke_url = f"http://127.0.0.1:{self.invoke_port}"
+        self.console_url = f"http://127.0.0.1:{self.console_port}"
         self.state_dir = state_dir or paths.state_dir(root)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.out_path = self.state_dir / f"dev-{self.port}.out"
@@ -72,7 +74,7 @@ class DevStack:
         with self.out_path.open("w") as out, self.err_path.open("w") as err:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "stratus", "dev", "--port", str(self.port),
-                 "--invoke-port", str(self.invoke_port), *args],
+                 "--invoke-port", str(self.invoke_port), "--console-port", str(self.console_port), *args],
                 cwd=root, stdout=out, stderr=err, env=self.environ,
             )  # fmt: skip
         self._wait_ready(timeout)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from stratus.local.runtime.api import Invocation, Outcome
 from stratus.local.runtime.environment import Environment, InitError, error_payload
+from stratus.local.runtime.stats import FunctionStats
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -70,6 +71,7 @@ class InvokeResult:
     function_error: str | None  # "Unhandled" when the function failed
     duration_ms: float
     cold: bool
+    init_ms: float | None = None  # the init phase of a cold start
 
 
 class LambdaFunction:
@@ -89,6 +91,7 @@ class LambdaFunction:
         self._generation = 0
         self._discarding: set[asyncio.Task[None]] = set()  # environments on their way out
         self._logs: dict[str, list[str]] = {}  # recent invocations' log lines, for X-Amz-Log-Type: Tail
+        self.stats = FunctionStats()
 
     def _log(self, line: str, request_id: str | None = None) -> None:
         self.sink.write(self.config.source, line, request_id)
@@ -112,6 +115,11 @@ class LambdaFunction:
     def environments(self) -> int:
         return len(self._all)
 
+    def pool(self) -> tuple[int, int, int]:
+        """Its execution environments now: (warm and idle, busy, starting)."""
+        warm = sum(1 for env in self._idle if env.alive and not env.retire)
+        return warm, max(0, len(self._all) - len(self._idle)), self._starting
+
     # ----------------------------------------------------------------------------------------- invoke
 
     async def invoke(
@@ -129,9 +137,15 @@ class LambdaFunction:
         throttled."""
         request_id = request_id or fast_uuid4()
         if self._init_failure is not None:
+            self.stats.invoked(request_id, 0.0, False, self._init_failure)
             return InvokeResult(request_id, self._init_failure, "Unhandled", 0.0, cold=False)
-        env, cold = await self._acquire()
+        try:
+            env, cold = await self._acquire()
+        except TooManyRequests:
+            self.stats.throttled()
+            raise
         if isinstance(env, InitError):  # this invocation's environment could not start
+            self.stats.invoked(request_id, 0.0, True, env.payload)
             return InvokeResult(request_id, env.payload, "Unhandled", 0.0, cold=True)
         now_ms = int(time.time() * 1000)
         invocation = Invocation(
@@ -152,7 +166,10 @@ class LambdaFunction:
             duration = (time.perf_counter() - started) * 1000
             self._report(env, request_id, duration, cold, outcome.fault if outcome else None)
             self._release(env)
-        return InvokeResult(request_id, outcome.payload, "Unhandled" if outcome.failed else None, duration, cold)
+        self.stats.invoked(request_id, duration, cold, outcome.payload if outcome.failed else None)
+        init_ms = env.init_duration_ms if cold else None
+        failed = "Unhandled" if outcome.failed else None
+        return InvokeResult(request_id, outcome.payload, failed, duration, cold, init_ms)
 
     def _timed_out(self, env: Environment, invocation: Invocation, started: float) -> None:
         elapsed = time.perf_counter() - started
