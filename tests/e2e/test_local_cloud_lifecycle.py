@@ -14,6 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from stratus.local.processes import free_port
 from tests.e2e.devstack import DevStack
 from tests.e2e.lab import make_box, make_lab
 
@@ -66,22 +67,26 @@ def test_the_data_of_a_database_survives_a_restart_and_fresh_empties_it(tmp_path
         fresh.stop()
 
 
-def test_a_port_in_use_is_named_with_a_hint_and_nothing_starts(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("busy_option", "what"), [("--port", "the HTTP API"), ("--console-port", "the local console")])
+def test_a_port_in_use_is_named_with_a_hint_and_nothing_starts(tmp_path: Path, busy_option: str, what: str) -> None:
     root = make_lab(tmp_path, databases=False)
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
+        ports = {"--port": str(free_port()), "--invoke-port": str(free_port()), "--console-port": str(free_port())}
+        ports[busy_option] = str(port)
         done = subprocess.run(
-            [sys.executable, "-m", "stratus", "dev", "--port", str(port)],
+            [sys.executable, "-m", "stratus", "dev", *(x for pair in ports.items() for x in pair)],
             cwd=root,
             capture_output=True,
             text=True,
             timeout=60,
         )
     assert done.returncode == 1
-    assert f"port {port} on 127.0.0.1 is already in use (the HTTP API)" in done.stderr
-    assert "hint:" in done.stderr and "--port" in done.stderr
+    assert f"port {port} on 127.0.0.1 is already in use ({what})" in done.stderr
+    said = " ".join(done.stderr.split())  # as rich wrapped it
+    assert "hint:" in said and f"pass {busy_option} with another port" in said
     assert "Traceback" not in done.stderr
     assert not (root / ".stratus" / "postgres").exists()
 

@@ -149,10 +149,11 @@ class LocalCloud:
         self.lock.acquire()
         self._sockets = [
             processes.bind(self.options.host, self.options.port, "the HTTP API"),
-            processes.bind(self.options.host, self.invoke_port, "the Lambda Invoke API"),
+            processes.bind(self.options.host, self.invoke_port, "the Lambda Invoke API", "--invoke-port"),
         ]
         if self.options.console:  # never on another interface: it shows events that hold tokens
-            self._sockets.append(processes.bind("127.0.0.1", self.console_port, "the local console"))
+            console = processes.bind("127.0.0.1", self.console_port, "the local console", "--console-port")
+            self._sockets.append(console)
         await asyncio.gather(self.aws.start(), self.postgres.add(_databases(self.stack), fresh=self.options.fresh))
         factory = await self._factory(self.stack)
         ready.lines.append(("aws", self.aws.endpoint, self._resource_summary()))

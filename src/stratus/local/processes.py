@@ -78,8 +78,9 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def bind(host: str, port: int, what: str) -> socket.socket:
-    """A listening socket on ``host:port``, or an error that names the port and what wanted it."""
+def bind(host: str, port: int, what: str, option: str = "--port") -> socket.socket:
+    """A listening socket on ``host:port``, or an error that names the port, what wanted it, and the ``option``
+    that moves it."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -88,7 +89,7 @@ def bind(host: str, port: int, what: str) -> socket.socket:
         sock.close()
         raise LocalCloudError(
             f"port {port} on {host} is already in use ({what})",
-            hint=f"stop what listens there (`ss -ltnp 'sport = :{port}'` names it) or pass --port with another port",
+            hint=f"stop what listens there (`ss -ltnp 'sport = :{port}'` names it) or pass {option} with another port",
         ) from exc
     sock.listen(2048)
     sock.setblocking(False)
