@@ -23,7 +23,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from stratus.events import authorizer as events
-from stratus.events.httpapi import build_event, decode_path, gateway_error
+from stratus.events.httpapi import decode_path, gateway_error
 from stratus.local import tracing
 from stratus.local.runtime.function import TooManyRequests
 
@@ -112,15 +112,7 @@ class LocalAuthorizer:
         values: list[str],
         seen: tracing.AuthorizerTrace,
     ) -> events.Decision | None:
-        request_event = build_event(
-            request,
-            route_key=match.route.key,
-            path_parameters=match.path_parameters,
-            api_id=self.api.api_id,
-            account_id=self.api.account_id,
-            domain_name=self.api.domain_name,
-            request_id=request_id,
-        )
+        request_event = self.api.event(request, match, request_id)
         payload = json.dumps(events.event(request_event, route_arn=arn, identity_source=values)).encode()
         try:
             result = await asyncio.wait_for(self.function.invoke(payload), RESPONSE_TIMEOUT_S)

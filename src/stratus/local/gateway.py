@@ -75,6 +75,21 @@ class ApiIdentity:
     def domain_name(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    def event(
+        self, request: HttpRequest, match: RouteMatch, request_id: str, authorizer: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The payload 2.0 event of ``request`` on the route it matched, as this API sends it."""
+        return build_event(
+            request,
+            route_key=match.route.key,
+            path_parameters=match.path_parameters,
+            api_id=self.api_id,
+            account_id=self.account_id,
+            domain_name=self.domain_name,
+            request_id=request_id,
+            authorizer=authorizer,
+        )
+
 
 class Integration(Protocol):
     async def __call__(
@@ -100,17 +115,7 @@ class LambdaIntegration:
     async def __call__(
         self, request: HttpRequest, match: RouteMatch, request_id: str, authorizer: dict[str, Any] | None = None
     ) -> HttpResponse:
-        event = build_event(
-            request,
-            route_key=match.route.key,
-            path_parameters=match.path_parameters,
-            api_id=self.api.api_id,
-            account_id=self.api.account_id,
-            domain_name=self.api.domain_name,
-            request_id=request_id,
-            authorizer=authorizer,
-        )
-        payload = json.dumps(event, separators=(",", ":")).encode()
+        payload = json.dumps(self.api.event(request, match, request_id, authorizer), separators=(",", ":")).encode()
         if len(payload) > EVENT_LIMIT:
             # Lambda refuses the invoke before the function runs; a binary body counts base64-encoded.
             self._log(request_id, f"{len(payload)} byte payload is too large for the RequestResponse invocation type "

@@ -10,6 +10,7 @@ import base64
 import json
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer
@@ -197,8 +198,6 @@ class LocalData:
 
 def _plain(value: Any) -> Any:
     """DynamoDB's Decimal, set and Binary values as JSON values."""
-    from decimal import Decimal
-
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | set | frozenset | tuple):

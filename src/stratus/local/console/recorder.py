@@ -56,8 +56,7 @@ class Subscription:
 
 class Recorder:
     def __init__(self) -> None:
-        self._requests: OrderedDict[str, RequestTrace] = OrderedDict()
-        self._sizes: dict[str, int] = {}
+        self._requests: OrderedDict[str, tuple[RequestTrace, int]] = OrderedDict()  # id -> trace, bytes it holds
         self._kept = 0
         self._logs: deque[LogLine] = deque(maxlen=LOG_LINES)
         self._seq = itertools.count(1)
@@ -68,12 +67,11 @@ class Recorder:
     def record(self, trace: RequestTrace) -> None:
         """A request has been answered (``HttpApi.recorder``)."""
         size = len(trace.request.body) + len(trace.event or b"") + len(trace.response.body if trace.response else b"")
-        self._requests[trace.request_id] = trace
-        self._sizes[trace.request_id] = size
+        self._requests[trace.request_id] = (trace, size)
         self._kept += size
         while self._requests and (len(self._requests) > REQUESTS or self._kept > KEPT_BYTES):
-            old, _ = self._requests.popitem(last=False)
-            self._kept -= self._sizes.pop(old)
+            _, (_, dropped) = self._requests.popitem(last=False)
+            self._kept -= dropped
         if self._subscribers:
             self._publish(("request", trace))
 
@@ -93,10 +91,11 @@ class Recorder:
 
     def requests(self) -> list[RequestTrace]:
         """Newest first."""
-        return list(reversed(self._requests.values()))
+        return [trace for trace, _ in reversed(self._requests.values())]
 
     def request(self, request_id: str) -> RequestTrace | None:
-        return self._requests.get(request_id)
+        kept = self._requests.get(request_id)
+        return kept[0] if kept else None
 
     def logs(self) -> Iterator[LogLine]:
         return iter(list(self._logs))
