@@ -12,14 +12,14 @@ Clients are created lazily, on first use, so importing a service stays cheap on 
 They are cached by service name and keyword arguments; :func:`reset_clients` forgets them (tests
 that change the environment call it). A caller on a request's critical path (an authorizer) passes
 ``config=FAST_CONFIG``: short timeouts, so that a stalled call fails before the caller's own deadline.
+Importing this module imports no botocore: the two configurations are made on first use (PEP 562), so a
+handler that imports it but makes no AWS call at init does not pay for botocore in its cold start.
 """
 
 from __future__ import annotations
 
 import threading
 from typing import TYPE_CHECKING, Any, Literal, overload
-
-from botocore.config import Config
 
 from stratus_common.environment import region
 
@@ -29,23 +29,37 @@ if TYPE_CHECKING:
     import boto3
     from boto3.resources.base import ServiceResource
     from botocore.client import BaseClient
+    from botocore.config import Config
     from mypy_boto3_dynamodb import DynamoDBClient, DynamoDBServiceResource
     from mypy_boto3_s3 import S3Client, S3ServiceResource
     from mypy_boto3_sqs import SQSClient, SQSServiceResource
 
 __all__ = ["DEFAULT_CONFIG", "FAST_CONFIG", "client", "new_session", "reset_clients", "resource", "session"]
 
-DEFAULT_CONFIG = Config(
-    connect_timeout=5,
-    read_timeout=30,
-    retries={"mode": "standard", "total_max_attempts": 3},
-    tcp_keepalive=True,
-)
-"""Timeouts and retries for every client; a ``config=`` argument is merged over it."""
+if TYPE_CHECKING:
+    DEFAULT_CONFIG: Config
+    """Timeouts and retries for every client; a ``config=`` argument is merged over it."""
+    FAST_CONFIG: Config
+    """For clients on a request's critical path (the route authorizer, the token secret's read): 2 s to connect,
+    5 s to read, with :data:`DEFAULT_CONFIG`'s retries. Pass it as ``client(name, config=FAST_CONFIG)``."""
 
-FAST_CONFIG = Config(connect_timeout=2, read_timeout=5)
-"""For clients on a request's critical path (the route authorizer, the token secret's read): 2 s to connect,
-5 s to read, with :data:`DEFAULT_CONFIG`'s retries. Pass it as ``client(name, config=FAST_CONFIG)``."""
+
+def __getattr__(name: str) -> Any:
+    """``DEFAULT_CONFIG`` and ``FAST_CONFIG``, made once, when first asked for."""
+    if name not in ("DEFAULT_CONFIG", "FAST_CONFIG"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from botocore.config import Config
+
+    with _lock:
+        made = globals()
+        if "DEFAULT_CONFIG" not in made:
+            made["DEFAULT_CONFIG"] = Config(
+                connect_timeout=5, read_timeout=30, retries={"mode": "standard", "total_max_attempts": 3},
+                tcp_keepalive=True,
+            )  # fmt: skip
+            made["FAST_CONFIG"] = Config(connect_timeout=2, read_timeout=5)
+        return made[name]
+
 
 _lock = threading.RLock()
 _session: boto3.session.Session | None = None
@@ -90,7 +104,8 @@ def _botocore_session() -> Any:
 def _prepare(kwargs: dict[str, Any]) -> dict[str, Any]:
     prepared = dict(kwargs)
     config = prepared.get("config")
-    prepared["config"] = DEFAULT_CONFIG.merge(config) if config is not None else DEFAULT_CONFIG
+    default: Config = __getattr__("DEFAULT_CONFIG")
+    prepared["config"] = default.merge(config) if config is not None else default
     return prepared
 
 

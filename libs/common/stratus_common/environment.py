@@ -7,6 +7,8 @@ AWS clients) reads them here instead:
 - :func:`environment`: ``STRATUS_ENV``, else ``ENVIRONMENT``, else ``"local"``;
 - :func:`project`: ``STRATUS_PROJECT``, else ``"stratus"``;
 - :func:`region`: ``AWS_REGION``, else ``AWS_DEFAULT_REGION``, else ``None`` (botocore decides);
+- :func:`service_name`: ``STRATUS_SERVICE``, else ``SERVICE_NAME``, else ``None``;
+- :func:`log_level`: ``LOG_LEVEL`` upper-cased, else ``"INFO"``;
 - :func:`in_local_cloud`: whether this is the local cloud (``stratus dev``) rather than AWS.
 
 Every function takes an optional mapping in place of ``os.environ`` (tests pass one).
@@ -19,7 +21,16 @@ import os
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-__all__ = ["LOCAL_ENVIRONMENTS", "ConfigurationError", "environment", "in_local_cloud", "project", "region"]
+__all__ = [
+    "LOCAL_ENVIRONMENTS",
+    "ConfigurationError",
+    "environment",
+    "in_local_cloud",
+    "log_level",
+    "project",
+    "region",
+    "service_name",
+]
 
 LOCAL_ENVIRONMENTS = frozenset({"local", "dev"})
 """The environment names the local cloud runs under (``dev`` is also the name of real AWS environments)."""
@@ -50,6 +61,18 @@ def region(environ: Mapping[str, str] | None = None) -> str | None:
     environ = _environ(environ)
     value = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or ""
     return value.strip() or None
+
+
+def service_name(environ: Mapping[str, str] | None = None) -> str | None:
+    """``STRATUS_SERVICE``, else ``SERVICE_NAME``; ``None`` when neither is set (as the settings read it)."""
+    environ = _environ(environ)
+    value = (environ.get("STRATUS_SERVICE") or "").strip() or (environ.get("SERVICE_NAME") or "").strip()
+    return value or None
+
+
+def log_level(environ: Mapping[str, str] | None = None) -> str:
+    """``LOG_LEVEL`` upper-cased, else ``"INFO"`` (as the settings read it)."""
+    return (_environ(environ).get("LOG_LEVEL") or "").strip().upper() or "INFO"
 
 
 def in_local_cloud(environ: Mapping[str, str] | None = None) -> bool:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
-from stratus_common.settings import get_settings
+from stratus_common import environment
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.logging.types import LogRecord
@@ -74,9 +74,10 @@ def get_logger(name: str | None = None) -> Logger:
     """Return a Powertools :class:`Logger` for this service.
 
     *name* is the logger's Powertools ``service`` (its ``logging`` name too); it defaults to the
-    service name from the settings (``STRATUS_SERVICE``), then ``"stratus"``. The level comes from
-    ``LOG_LEVEL``. Loggers with the same name share one handler, configured by the first call.
+    service name (``STRATUS_SERVICE``, then ``SERVICE_NAME``), then ``"stratus"``. The level comes from
+    ``LOG_LEVEL``. The variables are read with the standard library (:mod:`stratus_common.environment`):
+    an SQS consumer that logs does not import pydantic-settings for it. Loggers with the same name share one
+    handler, configured by the first call.
     """
-    settings = get_settings()
-    service = name or settings.service_name or "stratus"
-    return Logger(service=service, level=settings.log_level, logger_formatter=RedactingFormatter())
+    service = name or environment.service_name() or "stratus"
+    return Logger(service=service, level=environment.log_level(), logger_formatter=RedactingFormatter())

@@ -28,9 +28,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import httpx
 from fastapi import Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -65,6 +64,9 @@ from stratus_common.settings import table_name
 
 from gateway import config, proxy
 
+if TYPE_CHECKING:
+    import httpx  # made by the first upstream request (proxy.forward imports it): not on a cold start
+
 __all__ = ["app", "handler", "own_policy", "reset", "upstreams"]
 
 READINESS_TIMEOUT = 3.0
@@ -86,6 +88,8 @@ def own_policy() -> config.RatePolicy:
 @functools.cache
 def http_client() -> httpx.Client:
     """The HTTP client of the upstream routes (connections are reused across invocations)."""
+    import httpx
+
     return httpx.Client(follow_redirects=False, trust_env=False)
 
 

@@ -18,6 +18,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from players.ids import PLAYER_ID_PATTERN
+
 __all__ = [
     "COUNTRY_PATTERN",
     "MAX_DISPLAY_NAME",
@@ -35,8 +37,6 @@ __all__ = [
 ]
 
 MAX_DISPLAY_NAME = 40
-PLAYER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
-"""A player id (the idp's ``sub``, a uuid): 1 to 128 letters, digits and ``. _ : @ -``, the first alphanumeric."""
 COUNTRY_PATTERN = r"^[A-Z]{2}$"
 MAX_VERSION = 2**53 - 1
 """The largest version a client may send (JSON's largest exact integer); a profile never gets near it."""

@@ -30,7 +30,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from stratus_common.logging import get_logger
 
-from players.models import PLAYER_ID_PATTERN
+from players.ids import PLAYER_ID_PATTERN
 from players.stats_store import Game, StatsStore
 
 if TYPE_CHECKING:

@@ -207,6 +207,54 @@ def http_event(
     return json.dumps(event, separators=(",", ":")).encode()
 
 
+def function_config(
+    artifact: Artifact,
+    stack: Stack,
+    task_root: Path,
+    interpreter: bytecode.Interpreter,
+    *,
+    handler: str | None = None,
+    endpoint: str | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    declared_env: Mapping[str, str] | None = None,
+) -> FunctionConfig:
+    """How Lambda would run ``handler`` (default: the zip's) of ``artifact`` unpacked at ``task_root``: a clean
+    ``interpreter`` with the runtime directory after the code, and the environment the plan declares."""
+    info = artifact.info
+    svc = stack.services.get(info.service)
+    if not isinstance(svc, LambdaService):
+        raise StratusError(f"{info.service} is not a Lambda service in {stack.manifest_path.name}")
+    handler = handler or info.handler
+    if handler not in info.handlers:
+        raise StratusError(
+            f"{artifact.path.name} has no handler {handler!r}", hint=f"its handlers: {', '.join(info.handlers)}"
+        )
+    runtime = runtime_dir(stack.root, interpreter)
+    function = next(fn for fn in stack.plan.services[info.service].functions if fn.handler == handler)
+    return FunctionConfig(
+        name=function.name,
+        source=info.service,
+        handler=handler,
+        task_root=task_root,
+        memory=function.memory,
+        timeout=function.timeout,
+        reserved_concurrency=None,
+        environ=artifact_environ(
+            stack,
+            function,
+            task_root,
+            runtime,
+            runtime_name=info.runtime,
+            endpoint=endpoint,
+            extra=extra_env,
+            declared=declared_env,
+        ),
+        arn=function.arn(stack.project.region, naming.LOCAL_ACCOUNT_ID),
+        log_group=function.log_group,
+        runtime_argv=(interpreter.path, "-I", "-S", "-c", BOOT),
+    )
+
+
 async def invoke_artifact(
     artifact: Artifact,
     stack: Stack,
@@ -221,48 +269,19 @@ async def invoke_artifact(
     interpreter: bytecode.Interpreter | None = None,
 ) -> InvokeResult:
     """Unpack, boot and invoke ``artifact`` once with ``event``; the function's logs go to ``sink``."""
-    info = artifact.info
-    if info.service != service:
-        raise StratusError(f"{artifact.path.name} holds service {info.service!r}, not {service!r}")
-    svc = stack.services.get(service)
-    if not isinstance(svc, LambdaService):
-        raise StratusError(f"{service} is not a Lambda service in {stack.manifest_path.name}")
-    handler = handler or info.handler
-    if handler not in info.handlers:
-        raise StratusError(
-            f"{artifact.path.name} has no handler {handler!r}", hint=f"its handlers: {', '.join(info.handlers)}"
-        )
+    if artifact.info.service != service:
+        raise StratusError(f"{artifact.path.name} holds service {artifact.info.service!r}, not {service!r}")
     interpreter = interpreter or check_runnable(artifact)
-    runtime = runtime_dir(stack.root, interpreter)
     boot_root = paths.build_dir(stack.root) / "boot"
     boot_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=boot_root, prefix=f"{service}-") as scratch:
         task_root = Path(scratch) / "task"
         task_root.mkdir()
+        config = function_config(
+            artifact, stack, task_root, interpreter,
+            handler=handler, endpoint=endpoint, extra_env=extra_env, declared_env=declared_env,
+        )  # fmt: skip
         extract(artifact.path, task_root)
-        function = next(fn for fn in stack.plan.services[service].functions if fn.handler == handler)
-        config = FunctionConfig(
-            name=function.name,
-            source=service,
-            handler=handler,
-            task_root=task_root,
-            memory=function.memory,
-            timeout=function.timeout,
-            reserved_concurrency=None,
-            environ=artifact_environ(
-                stack,
-                function,
-                task_root,
-                runtime,
-                runtime_name=info.runtime,
-                endpoint=endpoint,
-                extra=extra_env,
-                declared=declared_env,
-            ),
-            arn=function.arn(stack.project.region, naming.LOCAL_ACCOUNT_ID),
-            log_group=function.log_group,
-            runtime_argv=(interpreter.path, "-I", "-S", "-c", BOOT),
-        )
         fn = LambdaFunction(config, sink, max_environments=1)
         try:
             return await fn.invoke(event)

@@ -50,6 +50,28 @@ def test_the_project() -> None:
 
 
 @pytest.mark.parametrize(
+    "environ",
+    [
+        {},
+        {"SERVICE_NAME": "billing"},
+        {"STRATUS_SERVICE": "gateway", "SERVICE_NAME": "billing"},
+        {"STRATUS_SERVICE": " ", "LOG_LEVEL": " debug "},
+        {"LOG_LEVEL": "warning"},
+    ],
+)
+def test_the_service_name_and_log_level_are_read_as_the_settings_read_them(
+    environ: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("STRATUS_SERVICE", "SERVICE_NAME", "LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    read = settings.ServiceSettings()
+    assert environment.service_name() == environment.service_name(environ) == read.service_name
+    assert environment.log_level() == environment.log_level(environ) == read.log_level
+
+
+@pytest.mark.parametrize(
     ("environ", "expected"),
     [
         ({"STRATUS_ENV": "dev", "AWS_ENDPOINT_URL": "http://127.0.0.1:4566"}, True),
@@ -79,9 +101,17 @@ def test_the_light_modules_import_neither_pydantic_nor_boto3_nor_jwt() -> None:
     code = (
         "import sys, json;"
         "import stratus_common.environment, stratus_common.tokens, stratus_common.sessions, stratus_common.bearer,"
-        " stratus_common.apikeys;"
+        " stratus_common.apikeys, stratus_common.aws;"
         "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
     )
     loaded = set(json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, check=True).stdout))
     # THEN importing the identity modules loads none of the heavy libraries
     assert loaded.isdisjoint({"pydantic", "pydantic_settings", "boto3", "botocore", "jwt", "fastapi", "starlette"})
+
+
+def test_logging_imports_no_settings() -> None:
+    # An SQS consumer logs: its cold start should not pay for pydantic-settings (~40 ms of imports)
+    code = "import sys, json; import stratus_common.logging; print(json.dumps(sorted(sys.modules)))"
+    loaded = set(json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, check=True).stdout))
+    assert "aws_lambda_powertools" in loaded
+    assert loaded.isdisjoint({"pydantic_settings", "stratus_common.settings", "fastapi"})
