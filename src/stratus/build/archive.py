@@ -192,15 +192,18 @@ class SizeReport:
     files: int
     pyc_files: int
     top: tuple[tuple[str, int, int], ...]  # (top-level name, zipped bytes, unzipped bytes), largest first
+    sourceless: int = 0  # modules shipped as bytecode only (``pkg/mod.pyc`` without ``pkg/mod.py``)
 
     @classmethod
     def of(cls, path: Path, top: int = 8) -> SizeReport:
         groups: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        files = pyc = unzipped = 0
+        files = pyc = unzipped = sourceless = 0
         with zipfile.ZipFile(path) as zf:
             for info in zf.infolist():
                 files += 1
-                pyc += info.filename.endswith(".pyc")
+                if info.filename.endswith(".pyc"):
+                    pyc += 1
+                    sourceless += "__pycache__/" not in info.filename
                 unzipped += info.file_size
                 head = info.filename.split("/", 1)[0]
                 if head.endswith(".dist-info"):
@@ -215,6 +218,7 @@ class SizeReport:
             files=files,
             pyc_files=pyc,
             top=tuple((name, z, u) for name, (z, u) in ranked[:top]),
+            sourceless=sourceless,
         )
 
 

@@ -11,8 +11,11 @@ The pipeline, per service (no Docker, no network beyond the package index):
    (:mod:`stratus.build.slim`) and compiled to bytecode (:mod:`stratus.build.bytecode`). A layer is
    cached under ``.stratus/build/deps/<key>`` by the hash of its requirements, target and this packager,
    so services with the same dependencies and later builds reuse it;
-4. **zip**: the layer plus the workspace sources (compiled too), written deterministically
-   (:mod:`stratus.build.archive`) to ``.stratus/build/<service>-<hash12>-<runtime>-<arch>.zip``, where the
+4. **zip**: the layer plus the workspace sources (compiled too). A dependency module that importing the handlers
+   reaches ships as its bytecode alone (``pkg/mod.pyc`` where ``pkg/mod.py`` was: CPython loads it without a
+   source, and a traceback through it shows no source line): sources and bytecode of the same modules would ship
+   twice; the others ship as source. The workspace's own code keeps both, so its tracebacks show their lines.
+   Written deterministically (:mod:`stratus.build.archive`) to ``.stratus/build/<service>-<hash12>-<runtime>-<arch>.zip``, where the
    hash covers every input (this packager's code, the layer key, each source file, the handlers).
    An existing zip with that name is the build: nothing is redone.
 """
@@ -147,7 +150,8 @@ class Builder:
                     interpreter, roots, [stage, layer.site], [layer.site], graph=layer.site.parent / "imports.json"
                 )
                 compile_failures = reached.failed
-                entries += _bytecode_entries(layer.site, reached.files, interpreter.cache_tag)
+                compiled = _sourceless_entries(layer.site, reached.files, interpreter.cache_tag)
+                entries = [(name, p) for name, p in entries if name not in compiled] + list(compiled.values())
             entries += _tree(stage)
             info = BuildInfo(
                 service, handlers[0], target.runtime, target.arch, tag, inputs, tuple(handlers), target.uv_platform
@@ -332,15 +336,17 @@ def _tree(root: Path) -> list[tuple[str, Path]]:
     return out
 
 
-def _bytecode_entries(site: Path, reached: tuple[str, ...], tag: str) -> list[tuple[str, Path]]:
-    """The cached ``__pycache__/<module>.<tag>.pyc`` of each reached module under ``site``."""
-    out = []
+def _sourceless_entries(site: Path, reached: tuple[str, ...], tag: str) -> dict[str, tuple[str, Path]]:
+    """Each reached module under ``site`` that has bytecode: its source's name in the zip -> (``pkg/mod.pyc``,
+    the cached ``pkg/__pycache__/mod.<tag>.pyc``), so that the bytecode ships in the source's place."""
+    out = {}
     prefix = str(site) + os.sep
     for file in reached:
         source = Path(file)
         pyc = source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
         if file.startswith(prefix) and pyc.exists():
-            out.append((pyc.relative_to(site).as_posix(), pyc))
+            name = source.relative_to(site).as_posix()
+            out[name] = (name[:-3] + ".pyc", pyc)
     return out
 
 

@@ -94,6 +94,11 @@ def _print_builds(results: list[BuildResult]) -> None:
         if r.layer is not None and r.layer.dropped_files:
             dropped = f"{r.layer.dropped_files} files ({human(r.layer.dropped_bytes)})"
             console.print(f"  dropped from dependencies: {dropped}: tests, caches, stubs, C sources, installer records")
+        if r.report.sourceless:
+            console.print(
+                f"  dependency sources not shipped: {r.report.sourceless} imported modules ship as bytecode only "
+                "(a traceback through them shows no source line; your own code keeps its sources)"
+            )
         for warning in r.warnings:
             console.print(f"  [yellow]warning[/] {warning}")
 
