@@ -15,8 +15,9 @@ The pipeline, per service (no Docker, no network beyond the package index):
    reaches ships as its bytecode alone (``pkg/mod.pyc`` where ``pkg/mod.py`` was: CPython loads it without a
    source, and a traceback through it shows no source line): sources and bytecode of the same modules would ship
    twice; the others ship as source. The workspace's own code keeps both, so its tracebacks show their lines.
-   Written deterministically (:mod:`stratus.build.archive`) to ``.stratus/build/<service>-<hash12>-<runtime>-<arch>.zip``, where the
-   hash covers every input (this packager's code, the layer key, each source file, the handlers).
+   Written deterministically (:mod:`stratus.build.archive`) to
+   ``.stratus/build/<service>-<hash12>-<runtime>-<arch>.zip``, where the hash covers every input (this
+   packager's code, the layer key, each source file, the handlers).
    An existing zip with that name is the build: nothing is redone.
 """
 
