@@ -35,6 +35,10 @@ def dev(
     max_environments: Annotated[
         int, typer.Option(help="Execution environments per function when no reserved concurrency is set.")
     ] = 8,
+    environments: Annotated[
+        int | None,
+        typer.Option(help="Execution environments of the whole stack [default: 4 per core, at least 8]."),
+    ] = None,
     access_log: Annotated[bool, typer.Option(help="Log every API request.")] = True,
     reload: Annotated[bool, typer.Option(help="Reload a service when its code or stratus.toml changes.")] = True,
     iam: Annotated[
@@ -59,6 +63,7 @@ def dev(
         invoke_port=invoke_port,
         fresh=fresh,
         max_environments=max_environments,
+        environments=environments,
         access_log=access_log,
         reload=reload,
         iam=iam,

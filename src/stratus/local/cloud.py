@@ -38,6 +38,7 @@ from stratus.local.httpapi.routes import RouteTable
 from stratus.local.httpapi.throttle import TokenBucket
 from stratus.local.invoke_api import IamCheck, InvokeApi
 from stratus.local.postgres import LocalPostgres
+from stratus.local.runtime.budget import EnvironmentBudget
 from stratus.local.secrets import local_values
 from stratus.local.state import DevLock, DevState
 from stratus.local.units import ServiceUnit, UnitFactory
@@ -59,6 +60,7 @@ class DevOptions:
     host: str = "127.0.0.1"
     fresh: bool = False
     max_environments: int = 8
+    environments: int | None = None  # the stack's budget (stratus.local.runtime.budget); None: its default
     access_log: bool = True
     reload: bool = True
     iam: bool = True  # enforce IAM: each service runs as its role, undeclared access is AccessDenied
@@ -95,6 +97,7 @@ class LocalCloud:
         self.postgres = LocalPostgres(paths.postgres_dir(stack.root))
         self.units: dict[str, ServiceUnit] = {}
         self.functions: dict[str, LambdaFunction] = {}  # every function of every unit, shared with the Invoke API
+        self.budget = EnvironmentBudget(options.environments)  # every function's environments, stack-wide
         self.api: HttpApi | None = None
         self.server: _Server | None = None
         self._serve_task: asyncio.Task[None] | None = None
@@ -198,6 +201,7 @@ class LocalCloud:
             http=self._http,
             sqs_client=lambda session: self.aws.client("sqs", provisioned.credentials.get(session)),
             max_environments=self.options.max_environments,
+            budget=self.budget,
         )
 
     def _identity(self, stack: Stack) -> ApiIdentity:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import httpx
 
     from stratus.local.logs import LogSink
+    from stratus.local.runtime.budget import EnvironmentBudget
     from stratus.manifest import Service, Stack
     from stratus.manifest.plan import Function
 
@@ -94,6 +95,7 @@ class UnitFactory:
         http: httpx.AsyncClient,
         sqs_client: Callable[[str], object],
         max_environments: int,
+        budget: EnvironmentBudget | None = None,
     ) -> None:
         self.stack = stack
         self.endpoints = endpoints
@@ -102,6 +104,7 @@ class UnitFactory:
         self.http = http
         self.sqs_client = sqs_client
         self.max_environments = max_environments
+        self.budget = budget
 
     def build(self, name: str) -> ServiceUnit:
         stack, service = self.stack, self.stack.plan.services[name]
@@ -176,4 +179,4 @@ class UnitFactory:
             arn=function.arn(self.stack.project.region, naming.LOCAL_ACCOUNT_ID),
             log_group=function.log_group,
         )
-        return LambdaFunction(config, self.sink, max_environments=self.max_environments)
+        return LambdaFunction(config, self.sink, max_environments=self.max_environments, budget=self.budget)

@@ -3,8 +3,10 @@
 Concurrency works as in Lambda: an invocation takes a warm idle environment if there is one (the most
 recently used first), else starts a new one (a cold start, logged with its init duration). With reserved
 concurrency set, an invocation beyond it is throttled (``TooManyRequestsException``). Without it, AWS would
-scale to the account's 1,000; locally the pool stops at ``max_environments`` and further invocations
-wait for a free environment instead, so a burst cannot fork hundreds of interpreters on a laptop.
+scale to the account's 1,000; locally the pool stops at ``max_environments``, and the whole stack's environments
+share one :class:`~stratus.local.runtime.budget.EnvironmentBudget` (idle ones reclaimed to make room or after
+being idle a while); further invocations wait for a free environment instead, so a burst cannot fork hundreds of
+interpreters on a laptop.
 
 A handler that cannot be imported fails every invocation with Lambda's init error, which is logged once;
 the function stays failed until its code changes (:meth:`reload`), rather than re-importing per request.
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stratus.local.runtime.api import Invocation, Outcome
+from stratus.local.runtime.budget import IDLE_TIMEOUT_S
 from stratus.local.runtime.environment import Environment, InitError, error_payload
 from stratus.local.runtime.stats import FunctionStats
 
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from stratus.local.logs import LogSink
+    from stratus.local.runtime.budget import EnvironmentBudget
 
 INIT_LIMIT_S = 10.0  # Lambda's init phase limit
 # INIT_START names the runtime version; locally that is this interpreter, not one of Lambda's managed versions
@@ -77,12 +81,20 @@ class InvokeResult:
 class LambdaFunction:
     """Runs invocations of one function in isolated execution environments."""
 
-    def __init__(self, config: FunctionConfig, sink: LogSink, *, max_environments: int = 8) -> None:
+    def __init__(
+        self,
+        config: FunctionConfig,
+        sink: LogSink,
+        *,
+        max_environments: int = 8,
+        budget: EnvironmentBudget | None = None,
+    ) -> None:
         self.config = config
         self.sink = sink
         limit = config.reserved_concurrency
         self.max_environments = max_environments if limit is None else limit
-        self._idle: deque[Environment] = deque()
+        self._idle: deque[Environment] = deque()  # oldest idle first; reused from the right (most recent)
+        self._idle_since: dict[Environment, float] = {}
         self._all: set[Environment] = set()
         self._starting = 0
         self._waiters: deque[asyncio.Future[Environment | None]] = deque()
@@ -92,6 +104,10 @@ class LambdaFunction:
         self._discarding: set[asyncio.Task[None]] = set()  # environments on their way out
         self._logs: dict[str, list[str]] = {}  # recent invocations' log lines, for X-Amz-Log-Type: Tail
         self.stats = FunctionStats()
+        self.budget = budget
+        self.idle_timeout = budget.idle_timeout if budget is not None else IDLE_TIMEOUT_S
+        if budget is not None:
+            budget.join(self)
 
     def _log(self, line: str, request_id: str | None = None) -> None:
         self.sink.write(self.config.source, line, request_id)
@@ -114,6 +130,37 @@ class LambdaFunction:
     @property
     def environments(self) -> int:
         return len(self._all)
+
+    @property
+    def starting(self) -> int:
+        return self._starting
+
+    @property
+    def idle_count(self) -> int:
+        return len(self._idle)
+
+    def oldest_idle_since(self) -> float:
+        return self._idle_since.get(self._idle[0], 0.0) if self._idle else float("inf")
+
+    def reclaim_oldest_idle(self) -> None:
+        """Let the least recently used idle environment go (the stack's budget needs its room)."""
+        if self._idle:
+            self._reclaim(self._idle.popleft())
+
+    def _reclaim(self, env: Environment) -> None:
+        self._idle_since.pop(env, None)
+        self._all.discard(env)  # at once: the room it held is free now
+        task = asyncio.get_running_loop().create_task(self._discard(env))
+        self._discarding.add(task)
+        task.add_done_callback(self._discarding.discard)
+
+    def _reclaim_if_idle(self, env: Environment, since: float) -> None:
+        """Called ``idle_timeout`` after ``env`` went idle: reclaimed if it has stayed idle since."""
+        if not self._closed and self._idle_since.get(env) == since and env in self._idle:
+            self._idle.remove(env)
+            self._reclaim(env)
+            if self.budget is not None:
+                self.budget.reclaimed += 1
 
     def pool(self) -> tuple[int, int, int]:
         """Its execution environments now: (warm and idle, busy, starting)."""
@@ -202,20 +249,25 @@ class LambdaFunction:
     # ------------------------------------------------------------------------------------------- pool
 
     async def _acquire(self) -> tuple[Environment | InitError, bool]:
-        while self._idle:
-            env = self._idle.pop()
-            if env.alive and not env.retire:
-                return env, False
-        if len(self._all) + self._starting < self.max_environments:
-            return await self._start(), True
-        if self.config.reserved_concurrency is not None:
-            raise TooManyRequests("Rate Exceeded.")
-        waiter: asyncio.Future[Environment | None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        handed = await waiter
-        if handed is None:  # an environment went away: start a fresh one in its place
-            return await self._start(), True
-        return handed, False
+        while True:
+            while self._idle:
+                env = self._idle.pop()
+                self._idle_since.pop(env, None)
+                if env.alive and not env.retire:
+                    return env, False
+            below_cap = len(self._all) + self._starting < self.max_environments
+            if below_cap and (self.budget is None or self.budget.admit(self)):
+                return await self._start(), True
+            if not below_cap and self.config.reserved_concurrency is not None:
+                raise TooManyRequests("Rate Exceeded.")
+            waiter: asyncio.Future[Environment | None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            if below_cap and self.budget is not None:
+                self.budget.wait(waiter)  # room may be freed by another function, not only by ours
+            handed = await waiter
+            if handed is not None:
+                return handed, False
+            # None: an environment went away or room was freed: look again
 
     async def _start(self) -> Environment | InitError:
         self._starting += 1
@@ -259,6 +311,11 @@ class LambdaFunction:
                 waiter.set_result(env)
                 return
         self._idle.append(env)
+        since = time.monotonic()
+        self._idle_since[env] = since
+        asyncio.get_running_loop().call_later(self.idle_timeout, self._reclaim_if_idle, env, since)
+        if self.budget is not None:
+            self.budget.freed()  # an idle environment can be reclaimed by a function that waits for room
 
     def _wake_one(self) -> None:
         while self._waiters:
@@ -270,14 +327,19 @@ class LambdaFunction:
     def _exited(self, env: Environment) -> None:
         was_member = env in self._all
         self._all.discard(env)
+        self._idle_since.pop(env, None)
         if env in self._idle:
             self._idle.remove(env)
         if was_member and not self._closed:
             self._wake_one()
+        if self.budget is not None:
+            self.budget.freed()
 
     async def _discard(self, env: Environment) -> None:
         self._all.discard(env)
         await env.kill()
+        if self.budget is not None:
+            self.budget.freed()
 
     # ------------------------------------------------------------------------------------------ control
 
@@ -309,13 +371,17 @@ class LambdaFunction:
         for env in list(self._all):
             env.retire = True
         idle, self._idle = list(self._idle), deque()
+        self._idle_since.clear()
         await asyncio.gather(*(self._discard(env) for env in idle))
 
     async def close(self) -> None:
         self._closed = True
+        if self.budget is not None:
+            self.budget.leave(self)
         for waiter in self._waiters:
             if not waiter.done():
                 waiter.cancel()
         await asyncio.gather(*(env.kill() for env in list(self._all)), *self._discarding, return_exceptions=True)
         self._all.clear()
         self._idle.clear()
+        self._idle_since.clear()

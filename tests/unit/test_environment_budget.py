@@ -1,0 +1,153 @@
+"""The stack-wide budget of execution environments, with real runtime processes and real concurrency.
+
+AWS's model is kept (one invocation per environment, warm reuse before a cold start, a new environment when all
+are busy); the budget bounds the processes the whole stack keeps, reclaiming idle environments, least recently
+used first, to make room, and after they stay idle for ``idle_timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from stratus.local.logs import LogSink
+from stratus.local.runtime.budget import EnvironmentBudget, default_limit
+from stratus.local.runtime.function import FunctionConfig, LambdaFunction
+
+HANDLER = """
+import time
+
+
+def handler(event, context):
+    time.sleep(event.get("sleep", 0))
+    return {"ok": True}
+"""
+
+
+@pytest.fixture(scope="module")
+def task_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("budget")
+    (root / "probe.py").write_text(textwrap.dedent(HANDLER))
+    return root
+
+
+def function(name: str, task_root: Path, budget: EnvironmentBudget) -> LambdaFunction:
+    environ = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(task_root), "LAMBDA_TASK_ROOT": str(task_root),
+               "AWS_LAMBDA_FUNCTION_NAME": name, "AWS_REGION": "eu-west-1"}  # fmt: skip
+    config = FunctionConfig(
+        name=name, source=name, handler="probe.handler", task_root=task_root, memory=128, timeout=10,
+        reserved_concurrency=None, environ=environ, arn=f"arn:aws:lambda:eu-west-1:000000000000:function:{name}",
+        log_group=f"/aws/lambda/{name}",
+    )  # fmt: skip
+    return LambdaFunction(config, LogSink(io.StringIO(), buffered=False), max_environments=8, budget=budget)
+
+
+async def invoke(fn: LambdaFunction, sleep: float = 0.0) -> bool:
+    result = await fn.invoke(json.dumps({"sleep": sleep}).encode())
+    assert result.function_error is None, result.payload
+    return result.cold
+
+
+def run(body):  # type: ignore[no-untyped-def]
+    async def main() -> None:
+        await asyncio.wait_for(body(), 60)
+
+    asyncio.run(main())
+
+
+def test_the_default_limit_is_four_per_core_and_at_least_eight() -> None:
+    assert default_limit(1) == 8
+    assert default_limit(2) == 8
+    assert default_limit(4) == 16
+
+
+def test_a_function_at_the_limit_reclaims_another_functions_least_recently_used_idle_environment(
+    task_root: Path,
+) -> None:
+    async def body() -> None:
+        budget = EnvironmentBudget(3)
+        a, b = function("a", task_root, budget), function("b", task_root, budget)
+        try:
+            # GIVEN a holds the whole budget, idle: three environments, started together
+            assert all(await asyncio.gather(*(invoke(a, 0.3) for _ in range(3))))
+            assert (a.environments, budget.in_use) == (3, 3)
+            # WHEN b needs two at once
+            assert all(await asyncio.gather(invoke(b, 0.3), invoke(b, 0.3)))
+            # THEN two of a's idle environments made room, and no more
+            assert (a.environments, b.environments, budget.in_use) == (1, 2, 3)
+            assert budget.reclaimed == 2
+            # AND a's last environment is still warm: reused before any cold start
+            assert await invoke(a) is False
+        finally:
+            await asyncio.gather(a.close(), b.close())
+
+    run(body)
+
+
+def test_when_every_environment_is_busy_an_invocation_waits_for_one_instead_of_starting_more(task_root: Path) -> None:
+    async def body() -> None:
+        budget = EnvironmentBudget(2)
+        a = function("a", task_root, budget)
+        try:
+            peak = 0
+
+            async def watch() -> None:
+                nonlocal peak
+                while True:
+                    peak = max(peak, budget.in_use)
+                    await asyncio.sleep(0.005)
+
+            watcher = asyncio.create_task(watch())
+            colds = await asyncio.gather(*(invoke(a, 0.2) for _ in range(6)))
+            watcher.cancel()
+            # six concurrent invocations, all served, by two environments: two cold starts, four warm ones
+            assert sorted(colds) == [False] * 4 + [True] * 2
+            assert peak == 2 and a.environments == 2
+        finally:
+            await a.close()
+
+    run(body)
+
+
+def test_a_function_without_an_environment_always_gets_one_even_when_the_budget_is_busy(task_root: Path) -> None:
+    async def body() -> None:
+        budget = EnvironmentBudget(2)
+        a, b = function("a", task_root, budget), function("b", task_root, budget)
+        try:
+            # GIVEN a's invocations hold the whole budget, busy (as a caller waiting on b would)
+            busy = [asyncio.create_task(invoke(a, 1.5)) for _ in range(2)]
+            while a.environments + a.starting < 2 or a.idle_count:
+                await asyncio.sleep(0.01)
+            # WHEN b is invoked THEN it starts its first environment at once, past the limit, rather than wait
+            assert await asyncio.wait_for(invoke(b), 1.4) is True
+            assert budget.in_use == 3
+            await asyncio.gather(*busy)
+        finally:
+            await asyncio.gather(a.close(), b.close())
+
+    run(body)
+
+
+def test_an_environment_idle_for_the_idle_timeout_is_reclaimed(task_root: Path) -> None:
+    async def body() -> None:
+        budget = EnvironmentBudget(4, idle_timeout=0.3)
+        a = function("a", task_root, budget)
+        try:
+            await asyncio.gather(invoke(a, 0.2), invoke(a, 0.2))
+            assert a.environments == 2
+            await asyncio.sleep(0.1)
+            assert await invoke(a) is False  # used again: its idle time starts over
+            await asyncio.sleep(0.6)
+            assert (a.environments, budget.in_use) == (0, 0)
+            assert budget.reclaimed == 2
+            assert await invoke(a) is True  # the next invocation is a cold start, as in AWS
+        finally:
+            await a.close()
+
+    run(body)
