@@ -61,22 +61,27 @@ def run(body):  # type: ignore[no-untyped-def]
     asyncio.run(main())
 
 
-def test_the_default_limit_is_four_per_core_and_at_least_eight() -> None:
-    assert default_limit(1) == 8
-    assert default_limit(2) == 8
-    assert default_limit(4) == 16
+def test_the_default_limit_is_one_per_function_and_four_per_core() -> None:
+    assert default_limit(13, cpus=2) == 21
+    assert default_limit(3, cpus=4) == 19
+    budget = EnvironmentBudget()
+    assert budget.limit == default_limit(0)
+    budget.join(object())  # type: ignore[arg-type]
+    assert budget.limit == default_limit(1)  # follows the functions of the stack
+    assert EnvironmentBudget(5).limit == 5
 
 
 def test_a_function_at_the_limit_reclaims_another_functions_least_recently_used_idle_environment(
     task_root: Path,
 ) -> None:
     async def body() -> None:
-        budget = EnvironmentBudget(3)
+        budget = EnvironmentBudget(3, steal_after=0.2)
         a, b = function("a", task_root, budget), function("b", task_root, budget)
         try:
             # GIVEN a holds the whole budget, idle: three environments, started together
             assert all(await asyncio.gather(*(invoke(a, 0.3) for _ in range(3))))
             assert (a.environments, budget.in_use) == (3, 3)
+            await asyncio.sleep(0.25)  # a's environments stop serving traffic: idle past steal_after
             # WHEN b needs two at once
             assert all(await asyncio.gather(invoke(b, 0.3), invoke(b, 0.3)))
             # THEN two of a's idle environments made room, and no more
@@ -84,6 +89,53 @@ def test_a_function_at_the_limit_reclaims_another_functions_least_recently_used_
             assert budget.reclaimed == 2
             # AND a's last environment is still warm: reused before any cold start
             assert await invoke(a) is False
+        finally:
+            await asyncio.gather(a.close(), b.close())
+
+    run(body)
+
+
+def test_at_the_limit_a_busy_function_waits_for_its_own_environment_rather_than_take_one_still_serving_traffic(
+    task_root: Path,
+) -> None:
+    async def body() -> None:
+        budget = EnvironmentBudget(2, steal_after=1.0)
+        a, b = function("a", task_root, budget), function("b", task_root, budget)
+        try:
+            # GIVEN a and b each have one environment, b's idle only a moment (it serves traffic)
+            assert await invoke(a) and await invoke(b)
+            # WHEN a gets two invocations at once
+            colds = await asyncio.gather(invoke(a, 0.2), invoke(a, 0.2))
+            # THEN the second waited for a's own environment (a warm start), b's was not taken
+            assert sorted(colds) == [False, False]
+            assert (a.environments, b.environments, budget.reclaimed) == (1, 1, 0)
+            # AND once b's environment has been left idle past steal_after, a takes its room when it needs it
+            await asyncio.sleep(0.6)
+            assert await invoke(b) is False
+            await asyncio.sleep(1.1)
+            colds = await asyncio.gather(invoke(a, 0.4), invoke(a, 0.4))
+            assert sorted(colds) == [False, True]
+            assert (a.environments, b.environments, budget.reclaimed) == (2, 0, 1)
+        finally:
+            await asyncio.gather(a.close(), b.close())
+
+    run(body)
+
+
+def test_a_waiting_invocation_takes_an_idle_environment_once_it_has_been_idle_long_enough(task_root: Path) -> None:
+    async def body() -> None:
+        budget = EnvironmentBudget(2, steal_after=0.5)
+        a, b = function("a", task_root, budget), function("b", task_root, budget)
+        try:
+            assert await invoke(a) and await invoke(b)  # cold starts; b's environment idle from now on
+            # WHEN a has a long invocation and a second one comes: it cannot take b's yet
+            long = asyncio.create_task(invoke(a, 3.0))
+            await asyncio.sleep(0.1)
+            # THEN it does not wait for a's long invocation: it takes b's room once that has been idle 0.5 s
+            assert await invoke(a) is True
+            assert not long.done()
+            assert (a.environments, b.environments) == (2, 0)
+            await long
         finally:
             await asyncio.gather(a.close(), b.close())
 

@@ -37,7 +37,7 @@ def dev(
     ] = 8,
     environments: Annotated[
         int | None,
-        typer.Option(help="Execution environments of the whole stack [default: 4 per core, at least 8]."),
+        typer.Option(help="Execution environments of the whole stack [default: one per function plus 4 per core]."),
     ] = None,
     access_log: Annotated[bool, typer.Option(help="Log every API request.")] = True,
     reload: Annotated[bool, typer.Option(help="Reload a service when its code or stratus.toml changes.")] = True,

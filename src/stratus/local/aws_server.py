@@ -5,8 +5,11 @@ Run as ``python -m stratus.local.aws_server --port N`` (moto's own console scrip
 - DynamoDB conditional writes are atomic in AWS; moto applies conditions without any lock, so two
   concurrent ``UpdateItem``s can both pass a condition (shared/reference/feasibility.md §1c). Every DynamoDB
   action runs under one lock here, which makes each request atomic, as in AWS.
-- Responses are written with TCP_NODELAY: ``http.server`` sends headers and body in separate writes, and
-  Nagle's algorithm with delayed ACKs would add tens of milliseconds to calls.
+- Connections are kept alive between calls (werkzeug closes each after one response), and responses are written
+  with TCP_NODELAY (``_keep_alive``); moto's package directory is listed once, not on every request
+  (``_list_backends_once``).
+- moto's lists of every model object it made (for its dashboard) hold weak references, so memory no longer grows
+  with every SQS message and every DynamoDB update (``_track_models_weakly``).
 - S3 -> Lambda notifications: moto accepts the configuration but delivers to its own Lambda backend and
   swallows every error, so nothing happens (feasibility.md §1d). Here each notification moto matches
   (events, prefix and suffix filters) is completed to AWS's event shape and handed to a background thread
@@ -22,13 +25,16 @@ Run as ``python -m stratus.local.aws_server --port N`` (moto's own console scrip
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
 import os
 import queue
+import selectors
 import threading
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from stratus.local import sqs_store
@@ -48,10 +54,153 @@ def _serialise_dynamodb() -> None:
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
 
 
-def _no_nagle() -> None:
-    from moto.moto_server.werkzeug_app import MotoRequestHandler
+def _list_backends_once() -> None:
+    """moto's dispatcher lists moto's package directory (``os.listdir`` and an ``isdir`` per entry, ~200) on every
+    request, under its lock, to tell whether a host names a backend: a millisecond or more of every AWS call, during
+    which no other call is dispatched. The directory does not change while the server runs: list it once."""
+    from moto import backends
 
-    MotoRequestHandler.disable_nagle_algorithm = True
+    names = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: names
+
+
+class _WeakInstances:
+    """What moto's ``instances_tracked`` lists are for its dashboard (``/moto-api/data.json``), without keeping the
+    instances alive: weak references, each dropped when its instance goes."""
+
+    def __init__(self, instances: Iterable[Any] = ()) -> None:
+        self._refs: dict[int, weakref.ref[Any]] = {}
+        for instance in instances:
+            self.append(instance)
+
+    def append(self, instance: Any) -> None:
+        key, refs = id(instance), self._refs
+        with contextlib.suppress(TypeError):  # not weakly referable: left out of the dashboard, not kept forever
+            refs[key] = weakref.ref(instance, lambda _: refs.pop(key, None))
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter([instance for ref in list(self._refs.values()) if (instance := ref()) is not None])
+
+    def __len__(self) -> int:
+        return len(self._refs)
+
+
+def _track_models_weakly() -> None:
+    """moto keeps every model object it ever makes in a list per class, for its dashboard: each SQS message, and
+    each copy of a DynamoDB item a read or an update makes, so memory grew with every call (about 2 KB a message
+    sent and received, and 2 KB an ``UpdateItem``, measured), by 9 MB a minute under the soak. The lists hold weak
+    references here: the dashboard still lists what exists, and S3's reset still disposes of every live key."""
+    from moto.core import common_models
+
+    base = common_models.BaseModel
+
+    def __new__(cls: type[Any], *args: Any, **kwargs: Any) -> Any:
+        instance = super(base, cls).__new__(cls)
+        tracked = cls.instances_tracked
+        if not isinstance(tracked, _WeakInstances):  # the class's own list, made by moto's metaclass or its reset
+            tracked = cls.instances_tracked = _WeakInstances(tracked)
+        tracked.append(instance)
+        return instance
+
+    base.__new__ = staticmethod(__new__)  # type: ignore[method-assign]
+
+
+IDLE_CONNECTION_S = 120.0  # a kept-alive connection with no request for this long is closed
+MAX_BODY = 256 * 1024 * 1024  # a body this large is streamed, not read ahead, and its connection then closes
+
+
+def _keep_alive() -> None:
+    """Keep connections open between AWS calls, with TCP_NODELAY.
+
+    werkzeug's server ends every response with ``Connection: close`` (``http.server`` cannot skip a request body
+    the application left unread), so every AWS call of every function opened a TCP connection, and the server
+    started a thread for each. Here the request's body is read before the application runs (bodies of AWS calls
+    are small; over ``MAX_BODY`` the old way is kept), nothing is left unread on the connection, and it carries the
+    client's next call (botocore keeps a pool of them): one thread per connection, not per call. Responses are
+    written with TCP_NODELAY: ``http.server`` sends headers and body in separate writes, and Nagle's algorithm
+    with delayed ACKs would add tens of milliseconds to calls.
+    """
+    import io
+
+    from moto import server
+    from moto.moto_server import werkzeug_app
+    from werkzeug import serving
+
+    serving.selectors = _DrainOnlyClosing  # type: ignore[attr-defined,assignment]
+
+    class KeepAliveHandler(werkzeug_app.MotoRequestHandler):
+        disable_nagle_algorithm = True
+        timeout = IDLE_CONNECTION_S
+        _streaming = False
+
+        def make_environ(self) -> dict[str, Any]:
+            environ: dict[str, Any] = super().make_environ()
+            stream = environ["wsgi.input"]
+            length = environ.get("CONTENT_LENGTH", "")
+            chunked = environ.get("wsgi.input_terminated", False)
+            self._streaming = bool(length.isdigit() and int(length) > MAX_BODY)
+            _kept.alive = not self._streaming
+            if self._streaming:
+                return environ
+            if chunked:
+                body = stream.read()
+            elif length.isdigit():
+                body = _read_exactly(stream, int(length))
+            else:
+                body = b""  # no Content-Length and not chunked: HTTP/1.1 says no body
+            environ["wsgi.input"] = io.BytesIO(body)
+            return environ
+
+        def send_header(self, keyword: str, value: str) -> None:
+            if keyword.lower() == "connection" and value.lower() == "close" and not self._streaming:
+                return  # http.server keeps the connection when the request allows it (HTTP/1.1)
+            super().send_header(keyword, value)
+
+        def log_error(self, format: str, *args: Any) -> None:
+            if not format.startswith("Request timed out"):  # an idle connection closed: nothing went wrong
+                super().log_error(format, *args)
+
+    werkzeug_app.MotoRequestHandler = server.MotoRequestHandler = KeepAliveHandler  # type: ignore[misc,attr-defined]
+
+
+_kept = threading.local()  # whether the request this thread serves keeps its connection
+
+
+class _DrainOnlyClosing:
+    """``werkzeug.serving``'s ``selectors``: after each response werkzeug reads whatever the client sent meanwhile
+    and throws it away (up to 10 ms of waiting), which on a kept connection would be the client's next request.
+    A kept connection's body was read whole before the application ran, so nothing is left to drain."""
+
+    EVENT_READ = selectors.EVENT_READ
+
+    @staticmethod
+    def DefaultSelector() -> Any:
+        if getattr(_kept, "alive", False):
+            _kept.alive = False
+            return _NothingToDrain()
+        return selectors.DefaultSelector()
+
+
+class _NothingToDrain:
+    def register(self, *args: Any) -> None:
+        pass
+
+    def select(self, timeout: float | None = None) -> list[Any]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+def _read_exactly(stream: Any, length: int) -> bytes:
+    parts, left = [], length
+    while left > 0:
+        part = stream.read(left)
+        if not part:
+            break  # the client went away: the next read of the connection ends it
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
 
 
 def _deliver_s3_notifications(invoke_url: str) -> None:
@@ -141,7 +290,9 @@ def _front(iam_account: str | None) -> None:
 def main(argv: list[str] | None = None) -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     _serialise_dynamodb()
-    _no_nagle()
+    _keep_alive()
+    _list_backends_once()
+    _track_models_weakly()
     sqs_store.install()
     iam = os.environ.get("STRATUS_IAM", "enforce") != "off"
     _front(os.environ.get("MOTO_ACCOUNT_ID", "123456789012") if iam else None)

@@ -22,6 +22,7 @@ import heapq
 import itertools
 import time
 from collections import deque
+from collections.abc import Iterable
 from copy import deepcopy
 from typing import Any
 
@@ -32,12 +33,36 @@ from moto.sqs.exceptions import InvalidParameterValue, ReceiptHandleIsInvalid
 
 _sequence = itertools.count()
 VISIBLE, INFLIGHT, DELAYED = "visible", "inflight", "delayed"
+DELETED_HANDLES = 10_000  # receipt handles of deleted messages a queue remembers: deleting again succeeds
+
+
+class RecentHandles:
+    """The receipt handles of a queue's most recently deleted messages (moto keeps every one, forever: ~350 bytes
+    a message). Deleting a message again with one of them succeeds, as in SQS; past the last ``limit``, the
+    handle is unknown (``ReceiptHandleIsInvalid``)."""
+
+    def __init__(self, limit: int = DELETED_HANDLES) -> None:
+        self.limit = limit
+        self._handles: dict[str, None] = {}
+
+    def __contains__(self, handle: object) -> bool:
+        return handle in self._handles
+
+    def update(self, handles: Iterable[str]) -> None:
+        for handle in handles:
+            self._handles[handle] = None
+        while len(self._handles) > self.limit:
+            del self._handles[next(iter(self._handles))]
+
+    def __len__(self) -> int:
+        return len(self._handles)
 
 
 class FastQueue(models.Queue):
     """A standard queue with indexed storage (see the module docstring)."""
 
     def _init_store(self) -> None:
+        self.deleted_messages = RecentHandles()  # type: ignore[assignment]
         self._live: dict[str, models.Message] = {}
         self._ready: deque[models.Message] = deque()
         self._waiting: list[tuple[float, int, models.Message]] = []  # (visible at, seq, message)

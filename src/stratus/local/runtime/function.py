@@ -263,7 +263,9 @@ class LambdaFunction:
             waiter: asyncio.Future[Environment | None] = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
             if below_cap and self.budget is not None:
-                self.budget.wait(waiter)  # room may be freed by another function, not only by ours
+                # room may be freed by another function, not only by ours, or another's idle environment may be
+                # taken once it has been idle long enough
+                self.budget.wait(waiter, self.budget.steal_in(self))
             handed = await waiter
             if handed is not None:
                 return handed, False

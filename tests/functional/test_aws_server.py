@@ -1,0 +1,204 @@
+"""The embedded AWS as a long-running server: it keeps its connections between calls, as AWS's endpoints do, and
+its memory does not grow with the calls it serves.
+
+werkzeug's server closed every connection after one response, so each AWS call of a function opened a TCP
+connection and started a server thread; moto kept every model object it ever made (each message, each copy of an
+item) for its dashboard. These tests talk to a real ``stratus.local.aws_server`` over real sockets.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from botocore.config import Config
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[tuple[str, int]]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "stratus.local.aws_server", "-H", "127.0.0.1", "-p", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "the embedded AWS did not start"
+            time.sleep(0.05)
+    yield "127.0.0.1", port
+    server.terminate()
+    server.wait(10)
+
+
+def sqs(endpoint: tuple[str, int], **config: Any) -> Any:
+    host, port = endpoint
+    return boto3.client(
+        "sqs", endpoint_url=f"http://{host}:{port}", region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing", config=Config(**config),
+    )  # fmt: skip
+
+
+def local_ports(client: Any) -> set[int]:
+    """The local ports of the connections botocore's pool holds now (a new connection has a new port)."""
+    manager = client._endpoint.http_session._manager
+    return {
+        conn.sock.getsockname()[1]
+        for pool in manager.pools._container.values()
+        for conn in list(pool.pool.queue)
+        if conn is not None and conn.sock is not None
+    }
+
+
+def read_response(sock: socket.socket) -> tuple[bytes, dict[str, str], bytes]:
+    """One HTTP/1.1 response (status line, headers, body by Content-Length or chunks) from ``sock``."""
+    buffer = b""
+    while b"\r\n\r\n" not in buffer:
+        chunk = sock.recv(65536)
+        assert chunk, f"the server closed the connection: {buffer!r}"
+        buffer += chunk
+    head, _, rest = buffer.partition(b"\r\n\r\n")
+    status, *lines = head.split(b"\r\n")
+    headers = {k.decode().lower(): v.decode().strip() for k, _, v in (line.partition(b":") for line in lines)}
+
+    def more(n: int) -> None:
+        nonlocal rest
+        while len(rest) < n:
+            chunk = sock.recv(65536)
+            assert chunk, "the server closed the connection mid-response"
+            rest += chunk
+
+    if "content-length" in headers:
+        length = int(headers["content-length"])
+        more(length)
+        return status, headers, rest[:length]
+    assert headers.get("transfer-encoding") == "chunked", headers
+    body = b""
+    while True:
+        while b"\r\n" not in rest:
+            more(len(rest) + 1)
+        size_line, _, rest = rest.partition(b"\r\n")
+        size = int(size_line, 16)
+        more(size + 2)
+        body, rest = body + rest[:size], rest[size + 2 :]
+        if size == 0:
+            return status, headers, body
+
+
+def test_a_clients_aws_calls_share_one_connection(endpoint: tuple[str, int]) -> None:
+    client = sqs(endpoint)
+    url = client.create_queue(QueueName="kept-alive")["QueueUrl"]
+    ports = set()
+    for i in range(30):
+        client.send_message(QueueUrl=url, MessageBody=f"m{i}")
+        ports |= local_ports(client)
+    attributes = client.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "30"
+    assert len(ports) == 1  # 30 calls, one connection (werkzeug's server closed each: 30 connections)
+
+
+def test_a_body_the_application_does_not_read_does_not_spill_into_the_next_request(
+    endpoint: tuple[str, int],
+) -> None:
+    with socket.create_connection(endpoint, timeout=10) as sock:
+        # moto's dashboard route never reads a body; a plain or a chunked one must not be parsed as a request
+        junk = b"GET /not-a-request HTTP/1.1\r\n\r\n"
+        sock.sendall(b"GET /moto-api/ HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n%s" % (len(junk), junk))
+        status, headers, _ = read_response(sock)
+        assert status.startswith(b"HTTP/1.1 ") and headers.get("connection") != "close"
+        sock.sendall(
+            b"GET /moto-api/ HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"%x\r\n%s\r\n0\r\n\r\n" % (len(junk), junk)
+        )
+        second, _, _ = read_response(sock)
+        assert second == status
+        # the connection still serves real calls: the moto API's reset answers 200
+        sock.sendall(b"POST /moto-api/reset HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n")
+        third, _, _ = read_response(sock)
+        assert third.startswith(b"HTTP/1.1 200")
+
+
+def test_concurrent_clients_are_all_answered_over_kept_connections(endpoint: tuple[str, int]) -> None:
+    client = sqs(endpoint, max_pool_connections=8)
+    url = client.create_queue(QueueName="concurrent")["QueueUrl"]
+
+    def send(i: int) -> str:
+        return str(client.send_message(QueueUrl=url, MessageBody=f"m{i}")["MessageId"])
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = list(pool.map(send, range(200)))
+    assert len(set(ids)) == 200
+    received: set[str] = set()
+    while batch := client.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        received |= {m["MessageId"] for m in batch}
+        client.delete_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(batch)]
+        )
+    assert received == set(ids)
+
+
+def live_models(endpoint: tuple[str, int], service: str, model: str) -> int:
+    """Objects of a moto model its dashboard lists (``/moto-api/data.json``: every one moto tracks)."""
+    host, port = endpoint
+    data = httpx.get(f"http://{host}:{port}/moto-api/data.json", timeout=30).json()
+    return len(data.get(service, {}).get(model, []))
+
+
+def test_messages_and_item_copies_are_not_kept_once_gone(endpoint: tuple[str, int]) -> None:
+    client = sqs(endpoint)
+    url = client.create_queue(QueueName="churn", Attributes={"VisibilityTimeout": "1"})["QueueUrl"]
+    host, port = endpoint
+    dynamodb = boto3.client(
+        "dynamodb", endpoint_url=f"http://{host}:{port}", region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    )  # fmt: skip
+    dynamodb.create_table(
+        TableName="churn", KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+    )  # fmt: skip
+    dynamodb.put_item(TableName="churn", Item={"k": {"S": "one"}, "n": {"N": "0"}})
+    messages, items = live_models(endpoint, "sqs", "Message"), live_models(endpoint, "dynamodb", "Item")
+    for i in range(100):
+        client.send_message(QueueUrl=url, MessageBody=f"m{i}")
+        message = client.receive_message(QueueUrl=url)["Messages"][0]
+        client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        dynamodb.update_item(
+            TableName="churn", Key={"k": {"S": "one"}}, UpdateExpression="SET n = n + :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )  # fmt: skip
+    # 100 messages sent, received (a copy each) and deleted; 100 updates (two copies of the item each): none kept
+    # once their visibility timeout has passed (the store forgets a deleted in-flight message at that time)
+    time.sleep(1.2)
+    assert client.receive_message(QueueUrl=url).get("Messages") is None
+    assert live_models(endpoint, "sqs", "Message") <= messages  # the earlier tests' ones, or fewer
+    assert live_models(endpoint, "dynamodb", "Item") <= items + 1  # the item, and a copy not yet collected at most
+    assert dynamodb.get_item(TableName="churn", Key={"k": {"S": "one"}})["Item"]["n"] == {"N": "100"}
+    # a message deleted a moment ago can be deleted again with its receipt handle, as in SQS
+    client.send_message(QueueUrl=url, MessageBody="again")
+    handle = client.receive_message(QueueUrl=url)["Messages"][0]["ReceiptHandle"]
+    client.delete_message(QueueUrl=url, ReceiptHandle=handle)
+    client.delete_message(QueueUrl=url, ReceiptHandle=handle)
+
+
+def test_a_queue_remembers_the_receipt_handles_of_its_last_deleted_messages_only() -> None:
+    from stratus.local.sqs_store import RecentHandles
+
+    handles = RecentHandles(limit=3)
+    handles.update(["a", "b"])
+    handles.update(["c", "d"])
+    assert "a" not in handles and all(h in handles for h in "bcd") and len(handles) == 3
