@@ -8,46 +8,18 @@ item) for its dashboard. These tests talk to a real ``stratus.local.aws_server``
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
 import httpx
-import pytest
 from botocore.config import Config
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[tuple[str, int]]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "stratus.local.aws_server", "-H", "127.0.0.1", "-p", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "the embedded AWS did not start"
-            time.sleep(0.05)
-    yield "127.0.0.1", port
-    server.terminate()
-    server.wait(10)
-
-
-def sqs(endpoint: tuple[str, int], **config: Any) -> Any:
-    host, port = endpoint
+def sqs(aws_endpoint: tuple[str, int], **config: Any) -> Any:
+    host, port = aws_endpoint
     return boto3.client(
         "sqs", endpoint_url=f"http://{host}:{port}", region_name="us-east-1",
         aws_access_key_id="testing", aws_secret_access_key="testing", config=Config(**config),
@@ -100,8 +72,8 @@ def read_response(sock: socket.socket) -> tuple[bytes, dict[str, str], bytes]:
             return status, headers, body
 
 
-def test_a_clients_aws_calls_share_one_connection(endpoint: tuple[str, int]) -> None:
-    client = sqs(endpoint)
+def test_a_clients_aws_calls_share_one_connection(aws_endpoint: tuple[str, int]) -> None:
+    client = sqs(aws_endpoint)
     url = client.create_queue(QueueName="kept-alive")["QueueUrl"]
     ports = set()
     for i in range(30):
@@ -113,9 +85,9 @@ def test_a_clients_aws_calls_share_one_connection(endpoint: tuple[str, int]) -> 
 
 
 def test_a_body_the_application_does_not_read_does_not_spill_into_the_next_request(
-    endpoint: tuple[str, int],
+    aws_endpoint: tuple[str, int],
 ) -> None:
-    with socket.create_connection(endpoint, timeout=10) as sock:
+    with socket.create_connection(aws_endpoint, timeout=10) as sock:
         # moto's dashboard route never reads a body; a plain or a chunked one must not be parsed as a request
         junk = b"GET /not-a-request HTTP/1.1\r\n\r\n"
         sock.sendall(b"GET /moto-api/ HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n%s" % (len(junk), junk))
@@ -133,8 +105,8 @@ def test_a_body_the_application_does_not_read_does_not_spill_into_the_next_reque
         assert third.startswith(b"HTTP/1.1 200")
 
 
-def test_concurrent_clients_are_all_answered_over_kept_connections(endpoint: tuple[str, int]) -> None:
-    client = sqs(endpoint, max_pool_connections=8)
+def test_concurrent_clients_are_all_answered_over_kept_connections(aws_endpoint: tuple[str, int]) -> None:
+    client = sqs(aws_endpoint, max_pool_connections=8)
     url = client.create_queue(QueueName="concurrent")["QueueUrl"]
 
     def send(i: int) -> str:
@@ -152,17 +124,17 @@ def test_concurrent_clients_are_all_answered_over_kept_connections(endpoint: tup
     assert received == set(ids)
 
 
-def live_models(endpoint: tuple[str, int], service: str, model: str) -> int:
+def live_models(aws_endpoint: tuple[str, int], service: str, model: str) -> int:
     """Objects of a moto model its dashboard lists (``/moto-api/data.json``: every one moto tracks)."""
-    host, port = endpoint
+    host, port = aws_endpoint
     data = httpx.get(f"http://{host}:{port}/moto-api/data.json", timeout=30).json()
     return len(data.get(service, {}).get(model, []))
 
 
-def test_messages_and_item_copies_are_not_kept_once_gone(endpoint: tuple[str, int]) -> None:
-    client = sqs(endpoint)
+def test_messages_and_item_copies_are_not_kept_once_gone(aws_endpoint: tuple[str, int]) -> None:
+    client = sqs(aws_endpoint)
     url = client.create_queue(QueueName="churn", Attributes={"VisibilityTimeout": "1"})["QueueUrl"]
-    host, port = endpoint
+    host, port = aws_endpoint
     dynamodb = boto3.client(
         "dynamodb", endpoint_url=f"http://{host}:{port}", region_name="us-east-1",
         aws_access_key_id="testing", aws_secret_access_key="testing",
@@ -172,7 +144,7 @@ def test_messages_and_item_copies_are_not_kept_once_gone(endpoint: tuple[str, in
         AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
     )  # fmt: skip
     dynamodb.put_item(TableName="churn", Item={"k": {"S": "one"}, "n": {"N": "0"}})
-    messages, items = live_models(endpoint, "sqs", "Message"), live_models(endpoint, "dynamodb", "Item")
+    messages, items = live_models(aws_endpoint, "sqs", "Message"), live_models(aws_endpoint, "dynamodb", "Item")
     for i in range(100):
         client.send_message(QueueUrl=url, MessageBody=f"m{i}")
         message = client.receive_message(QueueUrl=url)["Messages"][0]
@@ -185,8 +157,8 @@ def test_messages_and_item_copies_are_not_kept_once_gone(endpoint: tuple[str, in
     # once their visibility timeout has passed (the store forgets a deleted in-flight message at that time)
     time.sleep(1.2)
     assert client.receive_message(QueueUrl=url).get("Messages") is None
-    assert live_models(endpoint, "sqs", "Message") <= messages  # the earlier tests' ones, or fewer
-    assert live_models(endpoint, "dynamodb", "Item") <= items + 1  # the item, and a copy not yet collected at most
+    assert live_models(aws_endpoint, "sqs", "Message") <= messages  # the earlier tests' ones, or fewer
+    assert live_models(aws_endpoint, "dynamodb", "Item") <= items + 1  # the item, and a copy not yet collected at most
     assert dynamodb.get_item(TableName="churn", Key={"k": {"S": "one"}})["Item"]["n"] == {"N": "100"}
     # a message deleted a moment ago can be deleted again with its receipt handle, as in SQS
     client.send_message(QueueUrl=url, MessageBody="again")

@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -18,30 +13,12 @@ from botocore.exceptions import ClientError
 
 
 @pytest.fixture(scope="module")
-def sqs() -> Iterator[Any]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "stratus.local.aws_server", "-H", "127.0.0.1", "-p", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    client = boto3.client(
-        "sqs", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+def sqs(aws_endpoint: tuple[str, int]) -> Any:
+    host, port = aws_endpoint
+    return boto3.client(
+        "sqs", endpoint_url=f"http://{host}:{port}", region_name="us-east-1",
         aws_access_key_id="testing", aws_secret_access_key="testing",
     )  # fmt: skip
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            client.list_queues()
-            break
-        except Exception:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-    yield client
-    server.terminate()
-    server.wait(10)
 
 
 def queue(sqs: Any, name: str, **attributes: str) -> str:
