@@ -14,6 +14,7 @@ import io
 import json
 import os
 import re
+import signal
 import sys
 import textwrap
 from collections.abc import Awaitable, Callable
@@ -55,6 +56,10 @@ def handler(event, context):
         sys.exit(3)
     if action == "big":
         return {"data": "x" * event["n"]}
+    if action == "trap":  # a handler for SIGUSR1 that says when it ran
+        import os, signal
+        signal.signal(signal.SIGUSR1, lambda *_: print("signal handled", flush=True))
+        return {"pid": os.getpid()}
     if action == "context":
         cc = context.client_context
         return {"custom": cc.custom if cc else None, "request_id": context.aws_request_id}
@@ -82,6 +87,7 @@ class Harness:
             "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/demo-dev-probe",
             "AWS_LAMBDA_LOG_STREAM_NAME": "2026/12/02/[$LATEST]0",
             "AWS_REGION": "eu-west-1",
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",  # as the stack sets it: awslambdaric's thread-polling case
             "LAMBDA_TASK_ROOT": str(task_root),
         }
         self.function = LambdaFunction(
@@ -210,6 +216,45 @@ async def test_a_runtime_that_exits_is_reported_as_an_error(fn: Harness) -> None
     own = [line.split(" ", 1)[1] for line in fn.lines(request_id)]
     assert own.index("leaving") < next(i for i, line in enumerate(own) if line.startswith("END"))
     assert own[-1].endswith("\tStatus: error\tError Type: Runtime.ExitError")
+
+
+@with_function
+async def test_a_signal_handler_of_the_function_runs_while_its_environment_waits_for_the_next_event(
+    fn: Harness,
+) -> None:
+    # awslambdaric (python3.12+) waits for the next event on a thread so that the main thread can run signal
+    # handlers meanwhile; locally it waits on the main thread, in a socket read that signals interrupt.
+    payload, error, _ = await fn.invoke({"action": "trap"})
+    assert error is None
+    pid = payload["pid"]
+    assert isinstance(pid, int)
+    await asyncio.sleep(0.2)  # the environment is now waiting for its next event
+    os.kill(pid, signal.SIGUSR1)
+    for _ in range(100):
+        if "signal handled" in fn.lines():
+            break
+        await asyncio.sleep(0.02)
+    assert "signal handled" in fn.lines()
+    payload, error, _ = await fn.invoke({"action": "trap"})  # and it still serves the next event
+    assert (error, payload["pid"]) == (None, pid)
+
+
+def test_environments_share_the_stacks_session_in_process_groups_of_their_own(task_root: Path) -> None:
+    # One session: Linux's autogroup scheduler gives each session an equal share of the CPU, so environments
+    # in sessions of their own would each weigh as much as the whole local cloud. A group of their own: a kill
+    # takes their children too.
+    async def main() -> None:
+        harness = Harness(task_root)
+        try:
+            payload, error, _ = await harness.invoke({"action": "trap"})
+            pid = payload["pid"]
+            assert error is None and isinstance(pid, int)
+            assert os.getsid(pid) == os.getsid(0)
+            assert os.getpgid(pid) == pid != os.getpgid(0)
+        finally:
+            await harness.function.close()
+
+    asyncio.run(main())
 
 
 @with_function

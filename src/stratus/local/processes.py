@@ -20,7 +20,10 @@ from stratus.errors import LocalCloudError
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
+def _own_group_dying_with_parent() -> None:  # runs in the child between fork and exec
+    os.setpgid(0, 0)
+    if sys.platform != "linux":
+        return
     with contextlib.suppress(Exception):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -45,8 +48,7 @@ async def spawn(
         stdin=stdin,
         stdout=stdout,
         stderr=asyncio.subprocess.STDOUT if merge_stderr else asyncio.subprocess.PIPE,
-        start_new_session=True,
-        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        preexec_fn=_own_group_dying_with_parent,
         pass_fds=pass_fds,
     )
 

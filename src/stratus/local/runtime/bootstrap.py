@@ -96,9 +96,17 @@ def main() -> None:
     fd = int(os.environ.pop("STRATUS_RUNTIME_FD"))
     sock = socket.socket(fileno=fd)
     sys.modules["runtime_client"] = runtime_client_module(sock)
-    from awslambdaric.__main__ import main as awslambdaric_main
+    from awslambdaric import bootstrap
+    from awslambdaric.lambda_config import LambdaConfigProvider
+    from awslambdaric.lambda_runtime_client import LambdaRuntimeClient
 
-    awslambdaric_main(["awslambdaric", *sys.argv[1:]])
+    # awslambdaric's own main, single-concurrency mode, but waiting for the next event on this thread. On
+    # python3.12+ (AWS_EXECUTION_ENV) awslambdaric polls the native client's blocking ``next`` from a new thread
+    # per invocation, so that the main thread can run signal handlers meanwhile. Here ``next`` is a socket read in
+    # Python, which runs signal handlers on the main thread as it waits (PEP 475), so the thread would only cost
+    # (half the runtime's CPU per invocation, measured).
+    config = LambdaConfigProvider(["awslambdaric", *sys.argv[1:]])
+    bootstrap.run(config.handler, LambdaRuntimeClient(config.api_address, use_thread_for_polling_next=False))
 
 
 if __name__ == "__main__":

@@ -102,6 +102,7 @@ class LambdaFunction:
         self._closed = False
         self._generation = 0
         self._discarding: set[asyncio.Task[None]] = set()  # environments on their way out
+        self._reaper: asyncio.TimerHandle | None = None  # reclaims environments idle for idle_timeout
         self._logs: dict[str, list[str]] = {}  # recent invocations' log lines, for X-Amz-Log-Type: Tail
         self.stats = FunctionStats()
         self.budget = budget
@@ -154,13 +155,25 @@ class LambdaFunction:
         self._discarding.add(task)
         task.add_done_callback(self._discarding.discard)
 
-    def _reclaim_if_idle(self, env: Environment, since: float) -> None:
-        """Called ``idle_timeout`` after ``env`` went idle: reclaimed if it has stayed idle since."""
-        if not self._closed and self._idle_since.get(env) == since and env in self._idle:
-            self._idle.remove(env)
-            self._reclaim(env)
+    def _arm_reaper(self) -> None:
+        """One timer per function, due when its least recently used idle environment reaches ``idle_timeout``
+        (a timer per release would pile up hundreds of thousands of handles under load, and the garbage
+        collector's passes over them stall the loop)."""
+        if self._reaper is None and self._idle and not self._closed:
+            due = self.oldest_idle_since() + self.idle_timeout - time.monotonic()
+            self._reaper = asyncio.get_running_loop().call_later(max(0.0, due), self._reap)
+
+    def _reap(self) -> None:
+        """Reclaim the environments idle for ``idle_timeout`` (the oldest idle are on the left), then re-arm."""
+        self._reaper = None
+        if self._closed:
+            return
+        expired = time.monotonic() - self.idle_timeout
+        while self._idle and self._idle_since.get(self._idle[0], 0.0) <= expired:
+            self._reclaim(self._idle.popleft())
             if self.budget is not None:
                 self.budget.reclaimed += 1
+        self._arm_reaper()
 
     def pool(self) -> tuple[int, int, int]:
         """Its execution environments now: (warm and idle, busy, starting)."""
@@ -313,9 +326,8 @@ class LambdaFunction:
                 waiter.set_result(env)
                 return
         self._idle.append(env)
-        since = time.monotonic()
-        self._idle_since[env] = since
-        asyncio.get_running_loop().call_later(self.idle_timeout, self._reclaim_if_idle, env, since)
+        self._idle_since[env] = time.monotonic()
+        self._arm_reaper()
         if self.budget is not None:
             self.budget.freed()  # an idle environment can be reclaimed by a function that waits for room
 
@@ -378,6 +390,8 @@ class LambdaFunction:
 
     async def close(self) -> None:
         self._closed = True
+        if self._reaper is not None:
+            self._reaper.cancel()
         if self.budget is not None:
             self.budget.leave(self)
         for waiter in self._waiters:
