@@ -198,7 +198,7 @@ def exited(proc: subprocess.Popen[bytes]) -> bool:
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM the server's process group; after 5 s, SIGKILL what is left of it and of the server's other
-    descendants (stratus dev starts its Lambda runtimes in sessions of their own); then reap the leader."""
+    descendants (stratus dev starts its Lambda runtimes in process groups of their own); then reap the leader."""
     tree = process_tree(proc.pid)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGTERM)

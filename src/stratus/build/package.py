@@ -8,9 +8,9 @@ The pipeline, per service (no Docker, no network beyond the package index):
    that do not;
 3. **dependency layer**: ``uv pip install --target --python-platform <arch>-manylinux_2_X
    --python-version 3.Y --only-binary :all: --no-deps`` of exactly those pins, then slimmed
-   (:mod:`stratus.build.slim`) and compiled to bytecode (:mod:`stratus.build.bytecode`). A layer is
-   cached under ``.stratus/build/deps/<key>`` by the hash of its requirements, target and this packager,
-   so services with the same dependencies and later builds reuse it;
+   (:mod:`stratus.build.slim`; shared libraries stripped of sections never loaded) and compiled to bytecode
+   (:mod:`stratus.build.bytecode`). A layer is cached under ``.stratus/build/deps/<key>`` by the hash of its
+   requirements, target and this packager, so services with the same dependencies and later builds reuse it;
 4. **zip**: the layer plus the workspace sources (compiled too). A dependency module that importing the handlers
    reaches ships as its bytecode alone (``pkg/mod.pyc`` where ``pkg/mod.py`` was: CPython loads it without a
    source, and a traceback through it shows no source line): sources and bytecode of the same modules would ship
@@ -45,7 +45,7 @@ from stratus.build.workspace import DEFAULT_PROVIDED, Lock, Resolution, check_wh
 from stratus.errors import StratusError
 from stratus.manifest import LambdaService, Stack
 
-_ZIP_MODULES = ("archive", "bytecode", "package", "slim", "targets", "workspace")
+_ZIP_MODULES = ("archive", "bytecode", "elfstrip", "package", "slim", "targets", "workspace")
 KEEP_ZIPS = 3  # per service, runtime and architecture: the newest builds stay, older ones are deleted
 PACKAGE_LIMIT = 250 * 1024 * 1024  # Lambda's limit on the unzipped size of a function
 
@@ -68,6 +68,8 @@ class Layer:
     dropped_files: int
     dropped_bytes: int
     built: bool  # False when it came from the cache
+    stripped_files: int = 0  # shared libraries stripped of sections never loaded (debug information)
+    stripped_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -211,7 +213,10 @@ class Builder:
         meta = final / "layer.json"
         if meta.exists():
             data = json.loads(meta.read_text())
-            return Layer(key, final / "site", data["dropped_files"], data["dropped_bytes"], built=False)
+            return Layer(
+                key, final / "site", data["dropped_files"], data["dropped_bytes"], built=False,
+                stripped_files=data.get("stripped_files", 0), stripped_bytes=data.get("stripped_bytes", 0),
+            )  # fmt: skip
         tmp = final.with_name(f".{final.name}.tmp{os.getpid()}-{threading.get_ident()}")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
@@ -232,7 +237,10 @@ class Builder:
                 )  # fmt: skip
             site.mkdir(exist_ok=True)
             dropped = slim.slim_tree(site, site=True)
-            data = {"dropped_files": dropped.files, "dropped_bytes": dropped.bytes, "target": str(target)}
+            data = {
+                "dropped_files": dropped.files, "dropped_bytes": dropped.bytes, "target": str(target),
+                "stripped_files": dropped.stripped_files, "stripped_bytes": dropped.stripped_bytes,
+            }  # fmt: skip
             (tmp / "layer.json").write_text(json.dumps(data, indent=2, sort_keys=True))
             try:
                 tmp.replace(final)
@@ -241,7 +249,10 @@ class Builder:
                     raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        return Layer(key, final / "site", dropped.files, dropped.bytes, built=True)
+        return Layer(
+            key, final / "site", dropped.files, dropped.bytes, built=True,
+            stripped_files=dropped.stripped_files, stripped_bytes=dropped.stripped_bytes,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------------------------------ inputs
 

@@ -14,6 +14,9 @@ Dropped from the dependency directory only:
 - in ``*.dist-info``: ``RECORD`` (the installer's file list, wrong once files are dropped), ``INSTALLER``,
   ``REQUESTED``, ``direct_url.json``. ``METADATA`` (``importlib.metadata.version()``), ``entry_points.txt``
   (plugin discovery, e.g. opentelemetry), ``top_level.txt``, ``WHEEL`` and the licence files stay.
+
+Stripped in the dependency directory: shared libraries' sections that are never loaded (debug information,
+static symbol tables; :mod:`stratus.build.elfstrip`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+
+from stratus.build import elfstrip
 
 DROP_DIRS = frozenset({"__pycache__", "tests", "test"})
 DOC_DIRS = frozenset({"docs", "doc", "examples"})
@@ -34,6 +39,8 @@ DIST_INFO_DROP = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json
 class Slimmed:
     files: int = 0
     bytes: int = 0
+    stripped_files: int = 0  # shared libraries stripped of sections never loaded
+    stripped_bytes: int = 0
 
     def add(self, path: Path) -> None:
         self.files += 1
@@ -67,7 +74,17 @@ def slim_tree(root: Path, *, site: bool) -> Slimmed:
         for name in filenames:
             if not keep_file(name) or (in_dist_info and name in DIST_INFO_DROP):
                 _remove(here / name, dropped)
+            elif site and _shared_library(name):
+                saved = elfstrip.strip_file(here / name)
+                if saved:
+                    dropped.stripped_files += 1
+                    dropped.stripped_bytes += saved
     return dropped
+
+
+def _shared_library(name: str) -> bool:
+    """``mod.cpython-313-aarch64-linux-gnu.so``, or a bundled ``libpq-9b2e.so.5.16`` (``pkg.libs/``)."""
+    return name.endswith(".so") or ".so." in name
 
 
 def source_files(package: Path) -> list[Path]:

@@ -94,6 +94,11 @@ def _print_builds(results: list[BuildResult]) -> None:
         if r.layer is not None and r.layer.dropped_files:
             dropped = f"{r.layer.dropped_files} files ({human(r.layer.dropped_bytes)})"
             console.print(f"  dropped from dependencies: {dropped}: tests, caches, stubs, C sources, installer records")
+        if r.layer is not None and r.layer.stripped_files:
+            console.print(
+                f"  stripped: {r.layer.stripped_files} shared libraries, {human(r.layer.stripped_bytes)} of sections "
+                "never loaded (debug information, symbol tables)"
+            )
         if r.report.sourceless:
             console.print(
                 f"  dependency sources not shipped: {r.report.sourceless} imported modules ship as bytecode only "
