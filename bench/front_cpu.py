@@ -52,6 +52,11 @@ def cpu_by_kind(root: int) -> dict[str, float]:
     return out
 
 
+def steal_s() -> float:
+    """CPU seconds the hypervisor took from this machine since boot (/proc/stat's steal): a noisy neighbour."""
+    return int(Path("/proc/stat").read_text().split()[8]) * httpapi._TICK_S
+
+
 def measure(target: httpapi.Target, connections: list[int], seconds: int) -> dict[int, dict[str, float]]:
     httpapi.LOGS.mkdir(parents=True, exist_ok=True)
     out = {}
@@ -59,15 +64,29 @@ def measure(target: httpapi.Target, connections: list[int], seconds: int) -> dic
         httpapi.wait_ready(target, proc, started)
         httpapi.warm_up(target, max(connections), 4)
         for c in connections:
-            before = cpu_by_kind(proc.pid)
+            before, stolen = cpu_by_kind(proc.pid), steal_s()
             r = httpapi.wrk(target, c, seconds)
-            after = cpu_by_kind(proc.pid)
+            after, stolen = cpu_by_kind(proc.pid), steal_s() - stolen
             per_request = {k: 1000 * (after[k] - before[k]) / max(1, r["requests"]) for k in KINDS}
             out[c] = {"rps": r["rps"], "p50_ms": r["p50_ms"], "errors": r["errors"]} | {
                 f"{k}_ms": v for k, v in per_request.items()
             }
             out[c]["total_ms"] = sum(per_request.values())
+            out[c]["steal_pct"] = 100 * stolen / seconds
     return out
+
+
+def measure_with_retries(workdir: Path, checkout: Path, connections: list[int], seconds: int) -> dict[int, Any]:
+    """One start of the checkout's stack, measured; started again on another port if it could not start (a port
+    next to the one picked, which `stratus dev` also takes, may be in use)."""
+    for attempt in range(3):
+        target = httpapi.target_b(workdir / str(attempt), "uv run stratus dev --port {port}")
+        target.env["UV_PROJECT"] = str(checkout)
+        try:
+            return measure(target, connections, seconds)
+        except httpapi.Skip as skip:
+            httpapi.say(f"  {checkout}: {skip}; starting again")
+    raise RuntimeError(f"{checkout}: the stack did not start (see {httpapi.LOGS / 'front_cpu.log'})")
 
 
 def label(checkout: Path) -> str:
@@ -93,14 +112,13 @@ def main() -> int:
         for round_ in range(args.rounds):
             order = list(zip(labels, checkouts, strict=True))
             for name, checkout in order if round_ % 2 == 0 else order[::-1]:
-                target = httpapi.target_b(Path(tmp) / f"{round_}-{name}", "uv run stratus dev --port {port}")
-                target.env["UV_PROJECT"] = str(checkout)
-                for c, figures in measure(target, connections, args.duration).items():
+                workdir = Path(tmp) / f"{round_}-{name}"
+                for c, figures in measure_with_retries(workdir, checkout, connections, args.duration).items():
                     runs[name][c].append(figures)
                     cpu = ", ".join(f"{k} {figures[f'{k}_ms']:.3f}" for k in KINDS)
                     httpapi.say(
                         f"round {round_ + 1} {name} c={c}: {figures['rps']:.0f} req/s, p50 {figures['p50_ms']:.3f} "
-                        f"ms; CPU ms/request: {cpu}, total {figures['total_ms']:.3f}"
+                        f"ms; CPU ms/request: {cpu}, total {figures['total_ms']:.3f}; steal {figures['steal_pct']:.0f}%"
                     )
     medians: dict[str, dict[int, dict[str, float]]] = {
         name: {c: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for c, rs in per_c.items()}
