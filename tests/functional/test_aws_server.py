@@ -8,6 +8,7 @@ item) for its dashboard. These tests talk to a real ``stratus.local.aws_server``
 
 from __future__ import annotations
 
+import io
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +17,9 @@ from typing import Any
 import boto3
 import httpx
 from botocore.config import Config
+from werkzeug.serving import DechunkedInput
+
+from stratus.local.aws_server import read_ahead
 
 
 def sqs(aws_endpoint: tuple[str, int], **config: Any) -> Any:
@@ -174,3 +178,54 @@ def test_a_queue_remembers_the_receipt_handles_of_its_last_deleted_messages_only
     handles.update(["a", "b"])
     handles.update(["c", "d"])
     assert "a" not in handles and all(h in handles for h in "bcd") and len(handles) == 3
+
+
+class _Counting(io.BytesIO):
+    """A client's connection: counts what the server read of it."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.taken = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        self.taken += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:  # type: ignore[override]
+        n = super().readinto(buffer)
+        self.taken += n
+        return n
+
+    def readline(self, size: int | None = -1) -> bytes:
+        line = super().readline(size)
+        self.taken += len(line)
+        return line
+
+
+def _chunked(body: bytes, size: int = 7) -> bytes:
+    parts = [body[i : i + size] for i in range(0, len(body), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"
+
+
+def test_a_chunked_body_within_the_limit_is_read_ahead_and_the_connection_kept() -> None:
+    body = bytes(range(200)) * 3
+    stream, keep = read_ahead(DechunkedInput(_Counting(_chunked(body))), "", True, limit=1000)
+    assert keep and stream.read() == body
+
+
+def test_a_chunked_body_over_the_limit_is_not_read_whole_ahead_and_still_reaches_the_application_whole() -> None:
+    body = bytes(range(256)) * 40  # 10,240 bytes
+    client = _Counting(_chunked(body))
+    stream, keep = read_ahead(DechunkedInput(client), "", True, limit=1000)
+    assert not keep  # streamed: the connection closes after the response, as for any body over the limit
+    assert client.taken < 2 * 1000  # read ahead: the limit and a chunk's framing, not the 10 kB
+    assert stream.read() == body
+
+
+def test_a_body_over_the_limit_by_its_content_length_is_left_to_stream() -> None:
+    client = _Counting(b"x" * 50)
+    stream, keep = read_ahead(client, "50", False, limit=10)
+    assert (stream, keep, client.taken) == (client, False, 0)
+    stream, keep = read_ahead(_Counting(b"y" * 10), "10", False, limit=10)
+    assert keep and stream.read() == b"y" * 10

@@ -243,3 +243,28 @@ def test_invocations_do_not_pile_up_timers(task_root: Path) -> None:
             await a.close()
 
     run(body)
+
+
+def test_closing_a_function_mid_traffic_leaves_no_environment_on_its_way_out(task_root: Path) -> None:
+    # Invocations that end while the function closes used to start the discarding of their environment after
+    # close() had gathered what it waits for: at shutdown, "Task was destroyed but it is pending!".
+    async def body() -> None:
+        for _ in range(3):
+            a = function("a", task_root, EnvironmentBudget(8))
+
+            async def traffic(fn: LambdaFunction) -> None:
+                while True:
+                    await fn.invoke(b"{}")
+                    await asyncio.sleep(0)  # once closed, an invocation returns at once
+
+            calls = [asyncio.ensure_future(traffic(a)) for _ in range(8)]
+            await asyncio.sleep(1.0)  # environments started, invocations ending one after another
+            await a.close()
+            for call in calls:
+                call.cancel()
+            await asyncio.gather(*calls, return_exceptions=True)
+            left = [t for t in asyncio.all_tasks() if "/stratus/" in t.get_coro().cr_code.co_filename]  # type: ignore[union-attr]
+            assert left == [], left
+            assert a.environments == 0
+
+    run(body)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import json
 import logging
 import os
@@ -120,8 +121,6 @@ def _keep_alive() -> None:
     written with TCP_NODELAY: ``http.server`` sends headers and body in separate writes, and Nagle's algorithm
     with delayed ACKs would add tens of milliseconds to calls.
     """
-    import io
-
     from moto import server
     from moto.moto_server import werkzeug_app
     from werkzeug import serving
@@ -135,20 +134,11 @@ def _keep_alive() -> None:
 
         def make_environ(self) -> dict[str, Any]:
             environ: dict[str, Any] = super().make_environ()
-            stream = environ["wsgi.input"]
-            length = environ.get("CONTENT_LENGTH", "")
-            chunked = environ.get("wsgi.input_terminated", False)
-            self._streaming = bool(length.isdigit() and int(length) > MAX_BODY)
-            _kept.alive = not self._streaming
-            if self._streaming:
-                return environ
-            if chunked:
-                body = stream.read()
-            elif length.isdigit():
-                body = _read_exactly(stream, int(length))
-            else:
-                body = b""  # no Content-Length and not chunked: HTTP/1.1 says no body
-            environ["wsgi.input"] = io.BytesIO(body)
+            chunked = bool(environ.get("wsgi.input_terminated", False))
+            body, keep = read_ahead(environ["wsgi.input"], environ.get("CONTENT_LENGTH", ""), chunked)
+            self._streaming = not keep
+            _kept.alive = keep
+            environ["wsgi.input"] = body
             return environ
 
         def send_header(self, keyword: str, value: str) -> None:
@@ -192,12 +182,50 @@ class _NothingToDrain:
         pass
 
 
+def read_ahead(stream: Any, length: str, chunked: bool, limit: int = MAX_BODY) -> tuple[Any, bool]:
+    """The request's body as the application will read it, and whether the connection can be kept: a body of at
+    most ``limit`` bytes is read ahead, whole (``Content-Length``, or chunked); a larger one is left to stream, at
+    most ``limit`` + 1 bytes of it read, and the connection closes after the response."""
+    if chunked:
+        head = _read_exactly(stream, limit + 1)
+        if len(head) <= limit:
+            return io.BytesIO(head), True
+        return io.BufferedReader(_Prefixed(head, stream)), False
+    if length.isdigit():
+        if int(length) > limit:
+            return stream, False
+        return io.BytesIO(_read_exactly(stream, int(length))), True
+    return io.BytesIO(b""), True  # no Content-Length and not chunked: HTTP/1.1 says no body
+
+
+class _Prefixed(io.RawIOBase):
+    """What was read ahead of a stream, then the rest of the stream."""
+
+    def __init__(self, head: bytes, rest: Any) -> None:
+        self._head = memoryview(head)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            size = min(len(buffer), len(self._head))
+            buffer[:size] = self._head[:size]
+            self._head = self._head[size:]
+            return size
+        data = self._rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
 def _read_exactly(stream: Any, length: int) -> bytes:
+    """``length`` bytes of ``stream``, fewer if it ends first (in reads of at most 1 MB)."""
     parts, left = [], length
     while left > 0:
-        part = stream.read(left)
+        part = stream.read(min(left, 1 << 20))
         if not part:
-            break  # the client went away: the next read of the connection ends it
+            break  # the client went away (or the chunked body ended)
         parts.append(part)
         left -= len(part)
     return b"".join(parts)

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from stratus.local.runtime.budget import EnvironmentBudget
 
 INIT_LIMIT_S = 10.0  # Lambda's init phase limit
+STOPPING = error_payload("ServiceException", "The local cloud is stopping")
 # INIT_START names the runtime version; locally that is this interpreter, not one of Lambda's managed versions
 RUNTIME_VERSION = f"python:{sys.version_info.major}.{sys.version_info.minor}.local"
 
@@ -196,6 +197,8 @@ class LambdaFunction:
         ARN, and ``version`` the one it selects, as START names it); raises :class:`TooManyRequests` when
         throttled."""
         request_id = request_id or fast_uuid4()
+        if self._closed:  # the local cloud is stopping: no environment starts after close()
+            return InvokeResult(request_id, STOPPING, "Unhandled", 0.0, cold=False)
         if self._init_failure is not None:
             self.stats.invoked(request_id, 0.0, False, self._init_failure)
             return InvokeResult(request_id, self._init_failure, "Unhandled", 0.0, cold=False)
@@ -314,7 +317,9 @@ class LambdaFunction:
         return env
 
     def _release(self, env: Environment) -> None:
-        if not env.alive or env.retire or self._closed:
+        if self._closed:
+            return  # close() kills every environment (one SIGKILLed but not yet reaped still looks alive)
+        if not env.alive or env.retire:
             if env.alive:
                 task = asyncio.get_running_loop().create_task(self._discard(env))
                 self._discarding.add(task)
@@ -397,7 +402,9 @@ class LambdaFunction:
         for waiter in self._waiters:
             if not waiter.done():
                 waiter.cancel()
-        await asyncio.gather(*(env.kill() for env in list(self._all)), *self._discarding, return_exceptions=True)
+        await asyncio.gather(*(env.kill() for env in list(self._all)), return_exceptions=True)
+        while pending := [task for task in self._discarding if not task.done()]:
+            await asyncio.gather(*pending, return_exceptions=True)
         self._all.clear()
         self._idle.clear()
         self._idle_since.clear()
