@@ -268,3 +268,18 @@ def test_closing_a_function_mid_traffic_leaves_no_environment_on_its_way_out(tas
             assert a.environments == 0
 
     run(body)
+
+
+def test_an_environment_that_finishes_starting_after_its_function_closed_is_not_left_running(task_root: Path) -> None:
+    async def body() -> None:
+        a = function("a", task_root, EnvironmentBudget(4))
+        call = asyncio.ensure_future(a.invoke(b"{}"))
+        while a.starting == 0:  # the cold start is under way
+            await asyncio.sleep(0.001)
+        await a.close()
+        result = await call
+        assert result.function_error == "Unhandled" and b"stopping" in result.payload
+        left = [t for t in asyncio.all_tasks() if "/stratus/" in t.get_coro().cr_code.co_filename]  # type: ignore[union-attr]
+        assert (left, a.environments) == ([], 0)
+
+    run(body)

@@ -313,6 +313,9 @@ class LambdaFunction:
             return exc
         finally:
             self._starting -= 1
+        if self._closed:  # the function closed while this environment started: close() did not see it
+            await env.kill()
+            return InitError(STOPPING)
         self._all.add(env)
         return env
 
