@@ -134,7 +134,7 @@ def main() -> int:
         "date": datetime.date.today().isoformat(), "host": httpapi.host(), "medians": medians, "runs": runs,
         "checkouts": dict(zip(labels, map(str, checkouts), strict=True)),
     }  # fmt: skip
-    path = httpapi.RESULTS / f"front-cpu-{result['date']}.json"
+    path = httpapi.output_path("front-cpu")
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(f"results: {path.relative_to(httpapi.REPO)}")
     return 0

@@ -522,8 +522,9 @@ def print_comparisons(comps: dict[str, dict[str, float]], lo: int, hi: int) -> N
         print(f"(b) vs (d): req/s x{versus:.2f} at c={hi}   [target: >= 2 {'OK' if versus >= 2 else 'MISSED'}]")
 
 
-def output_path() -> Path:
-    stem = f"httpapi-{datetime.date.today().isoformat()}"
+def output_path(bench: str = "httpapi") -> Path:
+    """``results/<bench>-<date>.json``, numbered when that exists: a run never overwrites another's figures."""
+    stem = f"{bench}-{datetime.date.today().isoformat()}"
     path, n = RESULTS / f"{stem}.json", 1
     while path.exists():
         n += 1
