@@ -11,7 +11,7 @@ The file is rewritten as: its bytes up to the end of the last loaded part (every
 section, untouched), then the section names table, then a section header table without the removed sections.
 A library is left as it is unless it is a 64-bit little-endian ELF (every Lambda architecture) whose removable
 sections all come after the sections it keeps, in index order (as linkers lay them out): the indices the
-dynamic symbols refer to stay valid.
+dynamic symbols refer to stay valid. No kept section may refer to a removed one.
 """
 
 from __future__ import annotations
@@ -80,10 +80,13 @@ def stripped(data: bytes) -> bytes | None:
     out += b"\0" * (-len(out) % 8)
     table_offset = len(out)
     index = {old: new for new, old in enumerate(keep)}
+    links = [(s.link, s.info if s.flags & _SHF_INFO_LINK else 0) for s in (sections[i] for i in keep)]
+    if any(target and target not in index for pair in links for target in pair):
+        return None  # a kept section refers to one that would go
     for old in keep:
         section = sections[old]
-        link = index.get(section.link, 0) if section.link else 0
-        info = index.get(section.info, 0) if section.flags & _SHF_INFO_LINK and section.info else section.info
+        link = index[section.link] if section.link else 0
+        info = index[section.info] if section.flags & _SHF_INFO_LINK and section.info else section.info
         offset = names_offset if old == shstrndx else section.offset
         out += _SECTION.pack(
             section.name, section.type, section.flags, section.addr, offset, section.size, link, info,

@@ -215,7 +215,7 @@ class Builder:
             data = json.loads(meta.read_text())
             return Layer(
                 key, final / "site", data["dropped_files"], data["dropped_bytes"], built=False,
-                stripped_files=data.get("stripped_files", 0), stripped_bytes=data.get("stripped_bytes", 0),
+                stripped_files=data["stripped_files"], stripped_bytes=data["stripped_bytes"],
             )  # fmt: skip
         tmp = final.with_name(f".{final.name}.tmp{os.getpid()}-{threading.get_ident()}")
         shutil.rmtree(tmp, ignore_errors=True)
