@@ -39,7 +39,7 @@ from pathlib import Path
 from stratus.build.archive import extract
 from stratus.build.package import Builder, BuildOptions
 from stratus.build.targets import arch_of_machine, host_glibc
-from stratus.deploy.artifact import Artifact, check_runnable, function_config
+from stratus.deploy.artifact import Artifact, boot_code, check_runnable, function_config, layers_dir
 from stratus.local.runtime.environment import Environment
 from stratus.manifest import Stack, find_root, load_stack
 
@@ -128,12 +128,12 @@ def import_profile(item: Handler, top: int) -> list[str]:
     config = function_config(item.artifact, item.stack, item.task_root, check_runnable(item.artifact),
                              handler=item.handler)  # fmt: skip
     module = item.handler.rsplit(".", 1)[0]
-    code = (
-        "import os, sys; sys.path[:0] = [os.environ['LAMBDA_TASK_ROOT'], os.environ['LAMBDA_RUNTIME_DIR']]; "
-        f"import {module}"
-    )
-    done = subprocess.run([config.runtime_argv[0], "-I", "-S", "-X", "importtime", "-c", code],  # type: ignore[index]
+    interpreter = check_runnable(item.artifact)
+    code = boot_code(layers_dir(item.stack.root, interpreter, item.artifact.info.from_layers), f"import {module}")
+    done = subprocess.run([interpreter.path, "-I", "-S", "-X", "importtime", "-c", code],
                           env=dict(config.environ), cwd=item.task_root, capture_output=True, text=True)  # fmt: skip
+    if done.returncode != 0:  # a profile of an import that failed would look fast
+        return [f"  {item.label}: the import failed: {done.stderr.strip().splitlines()[-1]}"]
     rows = []  # (cumulative us, self us, depth, module)
     for line in done.stderr.splitlines():
         match = IMPORTTIME.match(line)

@@ -44,6 +44,7 @@ module "lambda_idp" {
   filename                       = var.lambda_packages["idp"]
   artifacts_bucket               = module.artifacts.bucket_name
   runtime                        = "python3.13"
+  layer_parameters               = ["/aws/service/powertools/python/arm64/python3.13/3.37.0"]
   architecture                   = "arm64"
   memory_size                    = 1024
   timeout                        = 30

@@ -27,6 +27,7 @@ module "lambda_players" {
   filename                       = var.lambda_packages["players"]
   artifacts_bucket               = module.artifacts.bucket_name
   runtime                        = "python3.13"
+  layer_parameters               = ["/aws/service/powertools/python/arm64/python3.13/3.37.0"]
   architecture                   = "arm64"
   memory_size                    = 512
   timeout                        = 10

@@ -47,6 +47,7 @@ module "lambda_worker" {
   filename                       = var.lambda_packages["worker"]
   artifacts_bucket               = module.artifacts.bucket_name
   runtime                        = "python3.13"
+  layer_parameters               = ["/aws/service/powertools/python/arm64/python3.13/3.37.0"]
   architecture                   = "arm64"
   memory_size                    = local.worker_settings.memory_size
   timeout                        = 30

@@ -4,6 +4,7 @@ their calls) and botocore's Stubber for AWS."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import subprocess
@@ -96,7 +97,7 @@ class AwsStubs:
     def __init__(self) -> None:
         self.clients = {
             name: boto3.client(name, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-            for name in ("sts", "ecr", "apprunner", "logs")
+            for name in ("sts", "ecr", "apprunner", "logs", "ssm", "lambda")
         }
         self.stubs = {name: Stubber(client) for name, client in self.clients.items()}
         for stub in self.stubs.values():
@@ -179,7 +180,8 @@ def _deployer(stack, aws, tmp_path, *, options=None, health=None, sleeps=None):
         return ImagePlan(name, context, render(stack_, name), refs)
 
     def build_many(names):
-        return [SimpleNamespace(service=n, path=tmp_path / f"{n}-0123-python3.13-arm64.zip") for n in names]
+        return [SimpleNamespace(service=n, path=tmp_path / f"{n}-0123-python3.13-arm64.zip", from_layers=())
+                for n in names]  # fmt: skip
 
     builder = SimpleNamespace(build_many=build_many)
     return Deployer(
@@ -462,3 +464,39 @@ def test_the_smoke_suite_gets_a_short_lived_key_and_invitation_and_the_key_is_re
         # THEN after it, the key no longer works
         [(_, environ)] = runs.runs
         assert apikeys.verify_api_key(dynamodb, "acme-dev-api_keys", environ["STRATUS_API_KEY"]) is None
+
+
+def test_a_layer_that_does_not_hold_the_locked_versions_stops_the_deploy_before_terraform(aws, standins, tmp_path):
+    # GIVEN zips built with [project] powertools = "layer", and AWS's layer holding another pydantic
+    from tests.unit.test_deploy_layers import ARN, PARAMETER, layer_zip
+
+    (tmp_path / "uv.lock").write_text('version = 1\n[[package]]\nname = "aws-lambda-powertools"\nversion = "3.37.0"\n')
+    workdir = tmp_path / "infra" / "terraform" / "environments"
+    workdir.mkdir(parents=True)
+    (workdir / "dev.tfvars").write_text('environment = "dev"\n')
+    stack = parse_stack(
+        {"project": {"name": "acme", "region": "us-east-1", "powertools": "layer"},
+         "services": {"api": {"kind": "lambda", "path": "/api"}}},
+        root=tmp_path,
+    )  # fmt: skip
+    layer = layer_zip(aws_lambda_powertools="3.37.0", pydantic="2.11.7")
+    aws.identity()
+    aws.stubs["ssm"].add_response("get_parameter", {"Parameter": {"Value": ARN}}, expected_params={"Name": PARAMETER})
+    sha = base64.b64encode(hashlib.sha256(layer).digest()).decode()
+    aws.stubs["lambda"].add_response(
+        "get_layer_version_by_arn",
+        {"Content": {"Location": "https://layers.example/p.zip", "CodeSha256": sha}},
+        expected_params={"Arn": ARN},
+    )
+    http = httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(200, content=layer)))
+    pins = ("aws-lambda-powertools==3.37.0", "pydantic==2.12.5")
+    builder = SimpleNamespace(
+        build_many=lambda names: [SimpleNamespace(service=n, path=tmp_path / f"{n}.zip", from_layers=pins)
+                                  for n in names]
+    )  # fmt: skip
+    deployer = Deployer(stack, DeployOptions(env="dev"), client=aws, http=http, builder=builder)  # type: ignore[arg-type]
+    # WHEN it deploys THEN it stops, naming the difference, before Terraform changes anything
+    with pytest.raises(StratusError, match=r"pydantic is 2\.11\.7 in it, 2\.12\.5 in uv\.lock \(api\)"):
+        deployer.deploy()
+    assert _argv(standins()) == ["terraform version -json"]
+    aws.assert_done()

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    for name in ("stratus.toml", "pyproject.toml"):
+    for name in ("stratus.toml", "pyproject.toml", "uv.lock"):  # the lock: the Powertools layer's version
         shutil.copy(REPO / name, tmp_path / name)
     shutil.copytree(REPO / "infra" / "terraform", tmp_path / "infra" / "terraform",
                     ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl"))  # fmt: skip

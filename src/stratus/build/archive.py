@@ -48,6 +48,7 @@ class BuildInfo:
     inputs: str  # sha256 of everything the zip was built from
     handlers: tuple[str, ...] = field(default_factory=tuple)  # every entry point (HTTP, consumers, schedules)
     platform: str = ""  # the wheels' platform, e.g. aarch64-manylinux_2_34
+    from_layers: tuple[str, ...] = field(default_factory=tuple)  # pins left out for AWS's layers: "pydantic==2.12.5"
 
     def to_comment(self) -> bytes:
         return json.dumps({"stratus": asdict(self)}, sort_keys=True, separators=(",", ":")).encode()
@@ -57,6 +58,7 @@ class BuildInfo:
         try:
             data = json.loads(comment.decode())["stratus"]
             data["handlers"] = tuple(data.get("handlers", ()))
+            data["from_layers"] = tuple(data.get("from_layers", ()))
             return cls(**data)
         except (ValueError, KeyError, TypeError):
             return None

@@ -86,6 +86,7 @@ class BuildResult:
     left_out: tuple[str, ...]
     layer: Layer | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    from_layers: tuple[str, ...] = ()  # pins left out because AWS's layers bring them (the plan's Function.layers)
 
 
 Progress = Callable[[str], None]
@@ -115,15 +116,17 @@ class Builder:
         lock = self.lock()
         self.progress(f"{service}: resolving ({target})")
         resolution = resolve(
-            self.stack.root, self.stack.service_dir(service), provided=self.options.provided, lock=lock
-        )
+            self.stack.root, self.stack.service_dir(service), provided=self.options.provided,
+            layers=self._layer_distributions(service), lock=lock,
+        )  # fmt: skip
         check_wheels(resolution, target, lock)
         interpreter = self.interpreter(target)
         layer_key = self._layer_key(resolution, target, interpreter)
         handlers = self._handlers(service)
         sources = self._sources(resolution)
         self._check_handlers(service, handlers, sources)
-        inputs = self._inputs_hash(layer_key, sources, handlers, target)
+        from_layers = tuple(f"{r.name}=={r.version}" for r in resolution.from_layers)
+        inputs = self._inputs_hash(layer_key, sources, handlers, target, from_layers)
         path = self.out / f"{service}-{inputs[:12]}-{target.runtime}-{target.arch}.zip"
         tag, note = (interpreter.cache_tag, f"compiled by {interpreter.path}") if interpreter else (None, "")
         if interpreter is None:
@@ -132,7 +135,7 @@ class Builder:
             report = SizeReport.of(path)
             return BuildResult(
                 service, path, target, True, time.perf_counter() - started, report, tag, note,
-                tuple(r.line for r in resolution.requirements), resolution.left_out,
+                tuple(r.line for r in resolution.requirements), resolution.left_out, from_layers=from_layers,
             )  # fmt: skip
         layer = self.layer(resolution, target, layer_key)
         self.progress(f"{service}: zipping")
@@ -157,8 +160,9 @@ class Builder:
                 entries = [(name, p) for name, p in entries if name not in compiled] + list(compiled.values())
             entries += _tree(stage)
             info = BuildInfo(
-                service, handlers[0], target.runtime, target.arch, tag, inputs, tuple(handlers), target.uv_platform
-            )
+                service, handlers[0], target.runtime, target.arch, tag, inputs, tuple(handlers), target.uv_platform,
+                from_layers,
+            )  # fmt: skip
             write_zip(
                 path, entries, comment=info.to_comment(), cache=DeflateCache(layer.site, layer.site.parent / "deflated")
             )
@@ -181,6 +185,7 @@ class Builder:
         return BuildResult(
             service, path, target, False, time.perf_counter() - started, report, tag, note,
             tuple(r.line for r in resolution.requirements), resolution.left_out, layer, tuple(warnings),
+            from_layers,
         )  # fmt: skip
 
     def build_many(self, services: list[str], *, workers: int | None = None) -> list[BuildResult]:
@@ -269,6 +274,11 @@ class Builder:
             )
         return svc
 
+    def _layer_distributions(self, service: str) -> frozenset[str]:
+        """What the AWS managed layers of the service's functions bring (``[project] powertools = "layer"``)."""
+        layers = self.stack.plan.services[service].function("http").layers
+        return frozenset().union(*(layer.distributions for layer in layers))
+
     def _handlers(self, service: str) -> list[str]:
         """Every handler the zip's functions run (HTTP first: the zip's default)."""
         return list(dict.fromkeys(fn.handler for fn in self.stack.plan.services[service].functions))
@@ -306,9 +316,12 @@ class Builder:
             digest.update(part.encode() + b"\0")
         return digest.hexdigest()
 
-    def _inputs_hash(self, layer_key: str, sources: list[tuple[str, Path]], handlers: list[str], target: Target) -> str:
+    def _inputs_hash(
+        self, layer_key: str, sources: list[tuple[str, Path]], handlers: list[str], target: Target,
+        from_layers: tuple[str, ...],
+    ) -> str:  # fmt: skip
         digest = hashlib.sha256()
-        digest.update(f"{layer_key}\0{target}\0{','.join(handlers)}\0".encode())
+        digest.update(f"{layer_key}\0{target}\0{','.join(handlers)}\0{','.join(from_layers)}\0".encode())
         for arcname, path in sources:
             executable = "x" if path.stat().st_mode & 0o111 else "-"
             digest.update(f"{arcname}\0{executable}\0".encode())

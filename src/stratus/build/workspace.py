@@ -5,7 +5,8 @@
   depends on need. The packages the Lambda runtime provides (boto3 and botocore by default) are left out
   together with everything only they need (s3transfer, python-dateutil, six, urllib3...): that part of the
   dependency graph is walked in ``uv.lock``. A package something else needs too (jmespath, which
-  aws-lambda-powertools imports) stays.
+  aws-lambda-powertools imports) stays. With ``[project] powertools = "layer"``, what AWS's Powertools layer holds
+  (:data:`stratus.manifest.layers.POWERTOOLS_LAYER_DISTRIBUTIONS`) is left out as well, into ``from_layers``.
 - **Wheels**: every requirement must have a wheel for the target (``uv pip install --only-binary :all:``);
   :func:`check_wheels` looks at the wheels the lock records for each pinned version and names *every*
   package that has none for the target in one error, before anything is downloaded.
@@ -67,6 +68,7 @@ class Resolution:
     requirements: tuple[Requirement, ...]
     members: tuple[Member, ...]
     left_out: tuple[str, ...]  # provided by the runtime (or only needed by what it provides)
+    from_layers: tuple[Requirement, ...] = ()  # the pins a managed layer brings instead (left out of the zip)
 
     def requirements_text(self) -> str:
         return "".join(f"{r.line}\n" for r in self.requirements)
@@ -200,9 +202,15 @@ def project_name(service_dir: Path) -> str:
 
 
 def resolve(
-    root: Path, service_dir: Path, *, provided: tuple[str, ...] = DEFAULT_PROVIDED, lock: Lock | None = None
+    root: Path,
+    service_dir: Path,
+    *,
+    provided: tuple[str, ...] = DEFAULT_PROVIDED,
+    layers: frozenset[str] = frozenset(),
+    lock: Lock | None = None,
 ) -> Resolution:
-    """The locked requirements and the workspace sources of the service in ``service_dir``."""
+    """The locked requirements and the workspace sources of the service in ``service_dir``; those of the
+    distributions ``layers`` (what AWS's managed layers hold) the service needs are left out, into ``from_layers``."""
     package = project_name(service_dir)
     lock = lock or Lock(root)
     if canonicalize_name(package) not in lock.members:
@@ -212,6 +220,10 @@ def resolve(
         )
     provided_set = {str(canonicalize_name(p)) for p in provided}
     needed, _ = lock.walk(package, provided_set)
+    # Only what a layer is known to hold is left out for it: what those packages need beside (jmespath, which AWS
+    # deletes from the Powertools layer because the runtime has one) stays in the zip, which comes first on sys.path.
+    layered = needed & {str(canonicalize_name(d)) for d in layers}
+    needed -= layered
     exported = run_uv(
         [
             "export",
@@ -230,10 +242,13 @@ def resolve(
         what=f"uv export --package {package}",
     )
     requirements: list[Requirement] = []
+    from_layers: list[Requirement] = []
     left_out: set[str] = set()
     for requirement in parse_requirements(exported):
         if requirement.name in needed:
             requirements.append(requirement)
+        elif requirement.name in layered:
+            from_layers.append(requirement)
         else:
             left_out.add(requirement.name)
     members = tuple(
@@ -245,6 +260,7 @@ def resolve(
         requirements=tuple(sorted(requirements, key=lambda r: r.name)),
         members=members,
         left_out=tuple(sorted(left_out)),
+        from_layers=tuple(sorted(from_layers, key=lambda r: r.name)),
     )
 
 

@@ -91,6 +91,11 @@ def _print_builds(results: list[BuildResult]) -> None:
         console.print(f"  bytecode: {bytecode}")
         if r.left_out:
             console.print(f"  left out (the Lambda runtime provides them): {', '.join(r.left_out)}")
+        if r.from_layers:
+            console.print(
+                f"  left out (AWS's Powertools layer brings them; stratus deploy checks its versions): "
+                f"{', '.join(r.from_layers)}"
+            )
         if r.layer is not None and r.layer.dropped_files:
             dropped = f"{r.layer.dropped_files} files ({human(r.layer.dropped_bytes)})"
             console.print(f"  dropped from dependencies: {dropped}: tests, caches, stubs, C sources, installer records")

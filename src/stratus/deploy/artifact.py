@@ -21,11 +21,13 @@ builds one for a typical x86_64 laptop with Python 3.11.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 import uuid
@@ -51,12 +53,19 @@ if TYPE_CHECKING:
     from stratus.local.logs import LogSink
     from stratus.manifest.plan import Function
 
-# Lambda's bootstrap puts the task root first and the runtime directory after it; -I -S leaves only the stdlib.
-BOOT = (
-    "import os, runpy, sys; "
-    "sys.path[:0] = [os.environ['LAMBDA_TASK_ROOT'], os.environ['LAMBDA_RUNTIME_DIR']]; "
-    "runpy.run_module('awslambdaric', run_name='__main__', alter_sys=True)"
-)
+RUN_RUNTIME = "import runpy; runpy.run_module('awslambdaric', run_name='__main__', alter_sys=True)"
+
+
+def boot_code(opt: Path | None, then: str = RUN_RUNTIME) -> str:
+    """Python for ``-c``: Lambda's bootstrap puts the task root first, its layers' ``/opt/python`` (``opt``) next
+    and the runtime directory after them (-I -S leave only the stdlib); then runs awslambdaric, or ``then``."""
+    layers = [str(opt)] if opt else []
+    return (
+        "import os, sys; "
+        f"sys.path[:0] = [os.environ['LAMBDA_TASK_ROOT'], *{layers!r}, os.environ['LAMBDA_RUNTIME_DIR']]; {then}"
+    )
+
+
 # What the Lambda Python runtime itself provides next to the code (AWS ships boto3 and botocore with it).
 RUNTIME_PACKAGES = ("awslambdaric", "boto3")
 
@@ -109,25 +118,60 @@ def runtime_dir(root: Path, interpreter: bytecode.Interpreter) -> Path:
             versions.append(name)
     key = f"{interpreter.cache_tag}-{platform.machine()}-" + "-".join(v.replace("==", "") for v in versions)
     final = paths.build_dir(root) / "runtime" / key
-    if (final / "awslambdaric").is_dir():
-        return final
+    _install(root, final, interpreter, versions, options=(), compile_checked=False, what="the Lambda runtime")
+    return final
+
+
+def layers_dir(root: Path, interpreter: bytecode.Interpreter, pins: tuple[str, ...]) -> Path | None:
+    """A stand-in for the ``/opt/python`` of the AWS managed layers the zip was built for: exactly the pins it left
+    out for them (:attr:`BuildInfo.from_layers`, the lock's versions, which ``stratus deploy`` checks the real
+    layer against), installed once for ``interpreter``. None when the zip needs no layer."""
+    if not pins:
+        return None
+    digest = hashlib.sha256("\n".join([*sorted(pins), "checked-hash"]).encode()).hexdigest()[:16]
+    final = paths.build_dir(root) / "opt" / f"{interpreter.cache_tag}-{platform.machine()}-{digest}"
+    # AWS's layer keeps its sources beside bytecode with checked hashes (layer_v3/README.md, powertools-lambda-python)
+    _install(root, final / "python", interpreter, list(pins), options=("--no-deps",), compile_checked=True,
+             what="the layers' packages")  # fmt: skip
+    return final / "python"
+
+
+def _install(
+    root: Path,
+    final: Path,
+    interpreter: bytecode.Interpreter,
+    versions: list[str],
+    *,
+    options: tuple[str, ...],
+    compile_checked: bool,
+    what: str,
+) -> None:
+    """``uv pip install --target final`` of ``versions`` for ``interpreter``, unless done already."""
+    if final.is_dir():
+        return
     tmp = final.with_name(f".{final.name}.tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         run_uv(
             ["pip", "install", "--quiet", "--target", str(tmp), "--python", interpreter.path,
-             "--only-binary", ":all:", *versions],
+             "--only-binary", ":all:", *options, *versions],
             cwd=root,
-            what=f"installing the Lambda runtime ({', '.join(versions)}) for {interpreter.path}",
+            what=f"installing {what} ({', '.join(versions)}) for {interpreter.path}",
         )  # fmt: skip
+        if compile_checked:
+            done = subprocess.run(
+                [interpreter.path, "-I", "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "checked-hash",
+                 str(tmp)], check=False, capture_output=True, text=True,
+            )  # fmt: skip
+            if done.returncode != 0:
+                raise StratusError(f"compiling {what} for {interpreter.path} failed:\n{done.stdout}{done.stderr}")
         try:
             tmp.replace(final)
         except OSError:
-            if not (final / "awslambdaric").is_dir():
+            if not final.is_dir():
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return final
 
 
 def artifact_environ(
@@ -230,6 +274,7 @@ def function_config(
             f"{artifact.path.name} has no handler {handler!r}", hint=f"its handlers: {', '.join(info.handlers)}"
         )
     runtime = runtime_dir(stack.root, interpreter)
+    opt = layers_dir(stack.root, interpreter, info.from_layers)
     function = next(fn for fn in stack.plan.services[info.service].functions if fn.handler == handler)
     return FunctionConfig(
         name=function.name,
@@ -251,7 +296,7 @@ def function_config(
         ),
         arn=function.arn(stack.project.region, naming.LOCAL_ACCOUNT_ID),
         log_group=function.log_group,
-        runtime_argv=(interpreter.path, "-I", "-S", "-c", BOOT),
+        runtime_argv=(interpreter.path, "-I", "-S", "-c", boot_code(opt)),
     )
 
 

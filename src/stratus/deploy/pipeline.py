@@ -3,7 +3,9 @@
 1. **preflight** (:mod:`stratus.deploy.preflight`): terraform >= 1.11, AWS credentials (STS
    GetCallerIdentity), the region, the rendered Terraform for the environment, and, when images are pushed,
    a Docker daemon with buildx. All missing prerequisites are reported together (exit 2).
-2. **build**: the zip of every Lambda service (cached builds cost nothing), for its manifest target.
+2. **build**: the zip of every Lambda service (cached builds cost nothing), for its manifest target; with
+   ``[project] powertools = "layer"``, AWS's Powertools layer must hold what the zips left out for it at the
+   versions of uv.lock (:mod:`stratus.deploy.layers`), or the deploy stops.
 3. **terraform init** with the environment's backend (``environments/<env>.s3.tfbackend``).
 4. **push**: the image of each selected container service, to its ECR repository, after a ``docker login``
    with an ECR authorization token. A repository that does not exist yet (first deploy) is created first
@@ -44,6 +46,7 @@ from stratus import paths
 from stratus.build.images import Docker, ImagePlan, git_sha, plan_image, registry_host, repository_name
 from stratus.build.package import Builder, BuildOptions
 from stratus.deploy import preflight
+from stratus.deploy.layers import check_layers
 from stratus.deploy.migrate import migration_functions, run_migrations
 from stratus.deploy.terraform import Terraform, deploy_variables
 from stratus.errors import StratusError
@@ -78,6 +81,7 @@ class DeployReport:
     health: dict[str, int] = field(default_factory=dict)
     smoke_tests: int | None = None  # pytest's exit code of the smoke suite (None: no integration tests)
     migrations: dict[str, Any] = field(default_factory=dict)  # function -> what its migrations answered
+    layers: dict[str, str] = field(default_factory=dict)  # SSM parameter -> the layer version ARN checked
 
 
 class Deployer:
@@ -133,8 +137,14 @@ class Deployer:
         identity = self.preflight()
         self.progress("build: Lambda zips")
         zipped = [name for name, svc in self.stack.plan.services.items() if svc.kind == "lambda" and not svc.image]
+        pins: dict[str, tuple[str, ...]] = {}
         for result in self.builder.build_many(zipped):
             report.zips[result.service] = result.path
+            if result.from_layers:
+                pins[result.service] = result.from_layers
+        if pins:
+            self.progress("layers: AWS's Powertools layer against uv.lock")
+            report.layers = self.check_layers(pins)
         registry = registry_host(identity.account, self.stack.project.region)
         sha = git_sha(self.stack.root)
         images: list[ImagePlan] = []
@@ -178,6 +188,18 @@ class Deployer:
         report.health = self.smoke_test(report.endpoint)
         report.smoke_tests = self.smoke_suite(report.endpoint)
         return report
+
+    def check_layers(self, pins: dict[str, tuple[str, ...]]) -> dict[str, str]:
+        """Refuse to deploy unless the managed layers hold what the zips left out for them, at the lock's versions."""
+        http = self.http or httpx.Client(timeout=30.0)
+        try:
+            return check_layers(
+                self.stack, pins, ssm=self.client("ssm"), lambda_=self.client("lambda"), http=http,
+                cache=paths.deploy_dir(self.stack.root) / "layers",
+            )  # fmt: skip
+        finally:
+            if http is not self.http:
+                http.close()
 
     def preflight(self) -> preflight.Identity:
         missing: list[preflight.Missing] = []

@@ -100,6 +100,7 @@ def lambda_file(files: Files, stack: Stack, stacks: Mapping[str, Stack], name: s
             "reserved_concurrent_executions": http.reserved_concurrency,
             "provisioned_concurrency": http.provisioned_concurrency,
             "architecture": http.arch,
+            "layer_parameters": [layer.parameter for layer in http.layers],
         }
     common = _environment(name, stacks, values)
     settings, local = per_env(f"{name}_settings", values)
@@ -121,6 +122,8 @@ def lambda_file(files: Files, stack: Stack, stacks: Mapping[str, Stack], name: s
         args.append(("filename", Expr(f"var.lambda_packages[{hcl.quote(name)}]")))
         args.append(("artifacts_bucket", Expr("module.artifacts.bucket_name")))
         args.append(("runtime", service.function("http").runtime))
+        if any(v["layer_parameters"] for v in values.values()):
+            args.append(("layer_parameters", settings["layer_parameters"]))
     args += [
         ("architecture", settings["architecture"]),
         ("memory_size", settings["memory_size"]),

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from stratus import naming
+from stratus.manifest.layers import ManagedLayer, powertools_layer
 from stratus.manifest.schema import LambdaService
 
 if TYPE_CHECKING:
@@ -92,6 +93,7 @@ class Function:
     arch: Arch
     runtime: str
     trigger: Trigger = None
+    layers: tuple[ManagedLayer, ...] = ()  # AWS's managed layers attached (zips only): [project] powertools
 
     @property
     def log_group(self) -> str:
@@ -112,6 +114,10 @@ def functions(stack: Stack, name: str) -> list[Function]:
     the authorizer, in that order."""
     svc = stack.services[name]
     assert isinstance(svc, LambdaService)
+    arch = svc.arch or stack.project.arch
+    layers: tuple[ManagedLayer, ...] = ()
+    if stack.project.powertools == "layer" and not stack.ships_image(name):
+        layers = (powertools_layer(stack.root, stack.project.runtime, arch),)
 
     def function(key: str, source: str, suffix: str, kind: TriggerKind, handler: str, description: str,
                  trigger: Trigger = None) -> Function:  # fmt: skip
@@ -120,8 +126,7 @@ def functions(stack: Stack, name: str) -> list[Function]:
             kind=kind, handler=handler, description=description, memory=svc.memory, timeout=svc.timeout,
             reserved_concurrency=svc.reserved_concurrency,
             provisioned_concurrency=svc.provisioned_concurrency if kind == "http" else None,
-            arch=svc.arch or stack.project.arch,
-            runtime=stack.project.runtime, trigger=trigger,
+            arch=arch, runtime=stack.project.runtime, trigger=trigger, layers=layers,
         )  # fmt: skip
 
     out = [function("http", name, name, "http", stack.handler(name), f"{name}: HTTP API routes {svc.path}")]

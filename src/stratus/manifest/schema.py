@@ -94,6 +94,9 @@ class ProjectConfig(_Model):
     )
     runtime: Literal["python3.11", "python3.12", "python3.13", "python3.14"] = "python3.13"
     arch: Literal["arm64", "x86_64"] = "arm64"
+    # Where Lambda zips get Powertools for AWS Lambda and what its layer brings (pydantic...): "bundle" ships them in
+    # every zip; "layer" attaches AWS's managed Powertools layer of the version in uv.lock and leaves them out.
+    powertools: Literal["bundle", "layer"] = "bundle"
     version: str = "0.1.0"
     # The S3 bucket holding Terraform state (`stratus infra`); bucket names are global, so pick your own.
     state_bucket: Annotated[str, _pattern(naming.BUCKET_NAME_RE, "must be a valid S3 bucket name")] | None = None

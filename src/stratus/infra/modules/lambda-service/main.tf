@@ -142,6 +142,13 @@ resource "aws_s3_object" "package" {
   tags        = var.tags
 }
 
+# AWS's managed layers (stratus.toml [project] powertools = "layer"): each version ARN from the public parameter AWS
+# publishes for it.
+data "aws_ssm_parameter" "layer" {
+  for_each = toset(var.package_type == "Zip" ? var.layer_parameters : [])
+  name     = each.value
+}
+
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_117:Attached to a VPC only when the service uses a database (subnet_ids); otherwise it reaches only AWS APIs, and a VPC would need a NAT gateway or endpoints.
   #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile; packages are built reproducibly by stratus build from this repository.
@@ -161,6 +168,7 @@ resource "aws_lambda_function" "this" {
   runtime          = var.package_type == "Zip" ? var.runtime : null
   handler          = var.package_type == "Zip" ? each.value.handler : null
   image_uri        = var.package_type == "Image" ? var.image_uri : null
+  layers           = [for name in var.layer_parameters : data.aws_ssm_parameter.layer[name].insecure_value if var.package_type == "Zip"]
 
   dynamic "image_config" {
     for_each = var.package_type == "Image" ? [each.value.handler] : []

@@ -57,6 +57,12 @@ variable "runtime" {
   default     = "python3.13"
 }
 
+variable "layer_parameters" {
+  description = "SSM parameters holding the version ARN of each layer a Zip package runs with (AWS's managed Powertools layer)."
+  type        = list(string)
+  default     = []
+}
+
 variable "artifacts_bucket" {
   description = "Bucket the zip is uploaded to, for package_type Zip (null: uploaded directly, up to 50 MB)."
   type        = string
