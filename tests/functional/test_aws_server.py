@@ -229,3 +229,42 @@ def test_a_body_over_the_limit_by_its_content_length_is_left_to_stream() -> None
     assert (stream, keep, client.taken) == (client, False, 0)
     stream, keep = read_ahead(_Counting(b"y" * 10), "10", False, limit=10)
     assert keep and stream.read() == b"y" * 10
+
+
+def test_the_embedded_aws_serves_on_the_port_it_holds_even_when_a_picked_port_is_taken(monkeypatch) -> None:
+    # GIVEN a server that answers 404 to everything (as a Lambda runtime API listener does) on the very port a
+    # "find a free port, bind it later" would pick: the race a clean-clone CI run lost once
+    import asyncio
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    from stratus.local import processes
+    from stratus.local.aws import LocalAws
+    from stratus.local.logs import LogSink
+
+    class NotFound(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_POST = do_GET
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    squatter = ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    Thread(target=squatter.serve_forever, daemon=True).start()
+    monkeypatch.setattr(processes, "free_port", lambda host="127.0.0.1": squatter.server_address[1])
+    aws = LocalAws(LogSink(io.StringIO()), "us-east-1", iam=False)
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(aws.start())
+        # WHEN an AWS call is made to the endpoint it reports THEN moto answers it, not the squatter
+        assert aws.port != squatter.server_address[1]
+        assert aws.client("sqs").create_queue(QueueName="q")["QueueUrl"].endswith("/q")
+    finally:
+        loop.run_until_complete(aws.stop())
+        loop.close()
+        squatter.shutdown()
+        squatter.server_close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -115,18 +116,29 @@ class LocalAws:
         )
 
     async def start(self, timeout: float = 20.0) -> None:
-        self.port = processes.free_port()
+        # The listening socket is made here and handed over (werkzeug serves an inherited one, as under its
+        # reloader): a port only picked here could be taken before the server binds it, by a runtime API listener
+        # of this very stack, which would then answer the AWS calls.
+        listener = socket.create_server(("127.0.0.1", 0), backlog=2048)
+        self.port = int(listener.getsockname()[1])
         # moto must not inherit AWS_* settings: an AWS_PROFILE naming a missing profile breaks every request.
         env = processes.clean_environ(
             {
                 "MOTO_ACCOUNT_ID": naming.LOCAL_ACCOUNT_ID,
                 "STRATUS_INVOKE_URL": self.invoke_url,
                 "STRATUS_IAM": "enforce" if self.iam else "off",
+                "WERKZEUG_RUN_MAIN": "true",
+                "WERKZEUG_SERVER_FD": str(listener.fileno()),
             }
         )
-        self.process = await processes.spawn(
-            [sys.executable, "-m", "stratus.local.aws_server", "-H", "127.0.0.1", "-p", str(self.port)], env=env
-        )
+        try:
+            self.process = await processes.spawn(
+                [sys.executable, "-m", "stratus.local.aws_server", "-H", "127.0.0.1", "-p", str(self.port)],
+                env=env,
+                pass_fds=(listener.fileno(),),
+            )
+        finally:
+            listener.close()
         self._pump = asyncio.create_task(self._pump_output())
         deadline = time.monotonic() + timeout
         async with httpx.AsyncClient() as client:
@@ -137,10 +149,12 @@ class LocalAws:
                         hint="its output is above; check that `moto[server]` is installed (uv sync)",
                     )
                 try:
-                    await client.get(f"{self.endpoint}/moto-api/data.json", timeout=1)
-                    return
+                    ready = await client.get(f"{self.endpoint}/moto-api/data.json", timeout=1)
+                    if ready.status_code == 200:
+                        return
                 except httpx.TransportError:
-                    await asyncio.sleep(0.05)
+                    pass
+                await asyncio.sleep(0.05)
         raise LocalCloudError(f"the embedded AWS did not answer within {timeout:.0f} s on port {self.port}")
 
     async def _pump_output(self) -> None:
