@@ -24,7 +24,7 @@ import pytest
 
 from stratus.build.package import Builder, BuildOptions
 from stratus.build.targets import host_target
-from stratus.build.workspace import uv_executable
+from stratus.build.workspace import resolve, uv_executable
 from stratus.deploy.artifact import Artifact, http_event, invoke_artifact
 from stratus.errors import StratusError
 from stratus.local.logs import LogSink
@@ -328,3 +328,15 @@ def test_a_zip_built_for_the_powertools_layer_leaves_out_what_it_brings_and_boot
     result = asyncio.run(invoke_artifact(bare, stack, "gateway", http_event(stack, "gateway"), sink))
     assert result.function_error == "Unhandled"
     assert "No module named" in result.payload.decode()
+
+
+def test_only_what_a_layer_holds_is_left_out_for_it(workspace):
+    # GIVEN a layer said to hold pydantic and pydantic-core, but not what they need (annotated-types...)
+    resolution = resolve(workspace, workspace / "services" / "hello", layers=frozenset({"pydantic", "pydantic_core"}))
+    # THEN those two are left out, at the lock's versions, and what they need besides stays in the zip
+    assert sorted(r.name for r in resolution.from_layers) == ["pydantic", "pydantic-core"]
+    assert all(r.version for r in resolution.from_layers)
+    kept = {r.name for r in resolution.requirements}
+    assert {"fastapi", "annotated-types", "typing-extensions"} <= kept
+    assert not {"pydantic", "pydantic-core"} & kept
+    assert "boto3" in resolution.left_out  # the runtime's, as before

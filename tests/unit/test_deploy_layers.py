@@ -24,18 +24,10 @@ from stratus.deploy.layers import check_layers, distributions
 from stratus.errors import StratusError
 from stratus.manifest import parse_stack
 from tests.infra.helpers import REFERENCE
+from tests.unit.test_powertools_layer import LOCK
 
 PARAMETER = "/aws/service/powertools/python/arm64/python3.13/3.37.0"
 ARN = "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:27"
-LOCK = """
-version = 1
-requires-python = ">=3.11"
-
-[[package]]
-name = "aws-lambda-powertools"
-version = "3.37.0"
-source = { registry = "https://pypi.org/simple" }
-"""
 PINS = {
     "gateway": ("aws-lambda-powertools==3.37.0", "pydantic==2.12.5", "pydantic-core==2.41.5"),
     "worker": ("aws-lambda-powertools==3.37.0", "pydantic==2.12.5", "typing-extensions==4.15.0"),

@@ -245,10 +245,10 @@ def resolve(
     from_layers: list[Requirement] = []
     left_out: set[str] = set()
     for requirement in parse_requirements(exported):
-        if requirement.name in needed:
-            requirements.append(requirement)
-        elif requirement.name in layered:
+        if requirement.name in layered and requirement.version is not None:
             from_layers.append(requirement)
+        elif requirement.name in needed or requirement.name in layered:  # a layer holds no git or path build
+            requirements.append(requirement)
         else:
             left_out.add(requirement.name)
     members = tuple(

@@ -53,7 +53,7 @@ class ManagedLayer:
         version = locked_version(self.lock, POWERTOOLS)
         if version is None:
             raise StratusError(
-                f'[project] powertools = "layer", but {self.lock} pins no {POWERTOOLS}',
+                f'[project] powertools = "layer", but {self.lock} pins no single version of {POWERTOOLS}',
                 hint=f'depend on {POWERTOOLS} and run `uv lock`, or set [project] powertools = "bundle"',
             )
         return version
