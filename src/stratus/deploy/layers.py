@@ -1,13 +1,13 @@
 """Before a deploy applies: do AWS's managed layers hold what the zips left out for them, at the lock's versions?
 
-A zip built with ``[project] powertools = "layer"`` leaves out Powertools, pydantic and what they need
+A zip built with ``[project] powertools = "layer"`` leaves out what that layer holds: Powertools, pydantic...
 (:attr:`stratus.build.archive.BuildInfo.from_layers`, the versions ``uv.lock`` pins, which ``stratus dev`` runs).
 In AWS they come from the layer whose version ARN the Terraform reads from the public SSM parameter of
 :class:`stratus.manifest.layers.ManagedLayer`. What that layer holds is whatever AWS installed when it built it, so
 this module reads the same parameter, downloads the layer (``GetLayerVersionByArn``: ``Content.Location``, checked
 against ``Content.CodeSha256``), lists its ``*.dist-info`` directories and refuses the deploy, naming every
 difference, unless each left-out pin is there at its version. What a layer holds is cached by its hash under
-``.stratus/layers``: a layer version never changes.
+``.stratus/deploy/layers``: a layer version never changes.
 """
 
 from __future__ import annotations
