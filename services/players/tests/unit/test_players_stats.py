@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import UnexpectedBatchTypeError
 from players import stats
-from players.stats import RecordEvent, parse_record_event
+from players.stats import InvalidRecordEvent, RecordEvent, parse_record_event
 from players.stats_store import MARKER_TTL, Stats, StatsContention, StatsStore
 
 if TYPE_CHECKING:
@@ -271,7 +271,7 @@ def test_totals_that_keep_changing_fail_the_message_after_bounded_retries(
     assert all(0 <= wait <= 0.2 for wait in waits)
     with pytest.raises(StatsContention):
         _StaleReads(cloud.dynamodb, cloud.stats_table, sleep=waits.append, max_attempts=2).apply(
-            RecordEvent.model_validate(make_record_event("r3", "alice")).game()
+            RecordEvent.from_dict(make_record_event("r3", "alice")).game()
         )
     # AND nothing of r2 was written
     assert store.get("alice").games_played == 1
@@ -311,3 +311,55 @@ def test_the_contract_example_parses_and_unknown_fields_are_ignored() -> None:
     assert (event.record_id, event.wpm, event.accuracy) == ("r-123", Decimal("72.5"), Decimal("97.1"))
     assert event.created_at == datetime(2026, 3, 10, 12, tzinfo=UTC)
     assert not hasattr(event, "keystrokes")
+
+
+def _body(**changes: Any) -> str:
+    """The JSON of a valid record event with *changes*; a value of ``...`` removes the field."""
+    body: dict[str, Any] = {
+        "record_id": "r-1",
+        "player_id": "alice",
+        "text_id": "t-1",
+        "difficulty": "easy",
+        "wpm": 60,
+        "accuracy": 99.5,
+        "duration_seconds": 30,
+        "created_at": "2026-03-10T12:00:00+02:00",
+    }
+    body.update(changes)
+    return json.dumps({name: value for name, value in body.items() if value is not ...})
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ("{not json", "body"),
+        ("[1, 2]", "body"),
+        (_body(wpm="72.5"), "wpm"),  # the contract's numbers are JSON numbers
+        (_body(wpm=True), "wpm"),
+        (_body(wpm=10_000.01), "wpm"),
+        (_body(duration_seconds=...), "duration_seconds"),
+        (_body(record_id="r-1\n"), "record_id"),
+        (_body(player_id="-starts-with-a-dash"), "player_id"),
+        (_body(text_id=7), "text_id"),
+        (_body(difficulty="x" * 33), "difficulty"),
+        (_body(created_at=1_700_000_000), "created_at"),
+        (_body(created_at="2026-02-30T12:00:00Z"), "created_at"),
+        (_body(wpm=-1, accuracy=None, created_at="now"), "accuracy, created_at, wpm"),
+        (_body().replace("60", "NaN"), "wpm"),
+        (_body().replace("60", "Infinity"), "wpm"),
+        (_body().replace("60", "9" * 5_000), "body"),  # past Python's limit on an int's digits
+        (_body().replace("60", "1e999999"), "wpm"),
+    ],
+)
+def test_what_is_not_a_record_event_is_named_field_by_field(body: str, fields: str) -> None:
+    with pytest.raises(InvalidRecordEvent) as raised:
+        parse_record_event(body)
+    assert str(raised.value) == f"not a record event: {fields}"
+
+
+def test_numbers_are_exact_and_any_time_zone_is_taken() -> None:
+    event = parse_record_event(_body(wpm=0).replace('"wpm": 0', '"wpm": 72.123456789012345678'))
+    assert event.wpm == Decimal("72.123456789012345678")  # the JSON's digits, not a float's
+    assert (event.accuracy, event.duration_seconds) == (Decimal("99.5"), Decimal(30))
+    assert event.created_at == datetime(2026, 3, 10, 10, tzinfo=UTC)
+    assert parse_record_event(_body(wpm=10_000, accuracy=100, duration_seconds=0)).wpm == Decimal(10_000)
